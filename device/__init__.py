@@ -1,0 +1,1 @@
+"""The virtual Pyboard: host process, core supervisor, flash image and endpoints."""

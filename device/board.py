@@ -1,0 +1,102 @@
+"""VirtualBoard: one virtual Pyboard v1.1 — the object the CLI, console and
+pytest plugin are thin layers on."""
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from platformdirs import user_state_dir
+
+from . import romfs
+from .core import Core, CoreConfig, core_arch, pool_heapsize
+from .endpoint_pty import PtyEndpoint
+from .flash import ensure_image
+from .wire import Wire
+
+PYBV11_GC_POOL = 103168  # "GC: total" of a real PYBv1.1 (pyboard-facts.md section 2)
+
+
+def default_state_dir() -> Path:
+    return Path(user_state_dir("vpyb")) / "board"
+
+
+class BoardError(RuntimeError):
+    pass
+
+
+class VirtualBoard:
+    """A virtual Pyboard.  `start()` boots it; `port` is what host tools open."""
+
+    def __init__(self, state_dir: str | Path | None = None, *, ephemeral: bool = False,
+                 heap: int = PYBV11_GC_POOL, fs: str = "fat", micropython: str | None = None,
+                 link: str | None = None, log=None) -> None:
+        if fs not in ("fat", "littlefs"):
+            raise ValueError(f"unknown filesystem {fs!r}: use 'fat' or 'littlefs'")
+        self._tmp = tempfile.mkdtemp(prefix="vpyb-") if ephemeral else None
+        self.state_dir = Path(self._tmp or state_dir or default_state_dir())
+        self.heap = heap
+        self.fs = fs
+        self.micropython = micropython
+        self.link = link
+        self._log = log or (lambda msg: print(f"vpyb: {msg}", file=sys.stderr))
+        self._prompt = threading.Event()
+        self._endpoint: PtyEndpoint | None = None
+        self._wire: Wire | None = None
+
+    # --- life cycle --------------------------------------------------
+    def start(self, timeout: float = 10.0) -> "VirtualBoard":
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.flash_image = ensure_image(self.state_dir / "flash.img")
+        self._rom = romfs.firmware_image(core_arch(self.micropython))
+        self._endpoint = PtyEndpoint(self.link)
+        self._wire = Wire(self._endpoint.master, self._new_core, self._prompt.set, self._log)
+        self._wire.start()
+        if not self._prompt.wait(timeout):
+            # A board whose main.py never returns is up, just busy.
+            if self._wire.core.exited() is not None:
+                self.stop()
+                raise BoardError("the MicroPython core exited during boot")
+        return self
+
+    def _new_core(self) -> Core:
+        config = CoreConfig(self._rom, self.flash_image, pool_heapsize(self.heap), self.fs,
+                            self.micropython)
+        return Core(config)
+
+    def stop(self) -> None:
+        if self._wire:
+            self._wire.stop()
+            self._wire = None
+        if self._endpoint:
+            self._endpoint.close()
+            self._endpoint = None
+        if self._tmp:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def __enter__(self) -> "VirtualBoard":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # --- what users see ----------------------------------------------
+    @property
+    def port(self) -> str:
+        if not self._endpoint:
+            raise BoardError("the board is not running")
+        return self._endpoint.port
+
+    @property
+    def core_pid(self) -> int:
+        return self._wire.core.proc.pid
+
+    def hard_reset(self) -> None:
+        """Like pressing RST: the core restarts, the port stays open."""
+        self._prompt.clear()
+        self._wire.hard_reset()
+
+    def wait_prompt(self, timeout: float = 10.0) -> bool:
+        return self._prompt.wait(timeout)

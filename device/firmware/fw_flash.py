@@ -1,0 +1,95 @@
+# /flash: the internal flash filesystem (ports/stm32/main.c, factoryreset.c).
+# The block device is the host's image file: mapped into memory when the
+# core can (writes land in the host's page cache at once, so a killed core
+# loses nothing that FatFs had written), or read and written as a file.
+import vfs
+from micropython import const
+
+_BLOCK = const(512)
+_FACTORY = ("boot.py", "main.py", "pybcdc.inf", "README.txt")
+
+
+class MemoryBlockDevice:
+    def __init__(self, mem):
+        self._mv = memoryview(mem)
+        self._blocks = len(mem) // _BLOCK
+
+    def readblocks(self, n, buf, off=0):
+        s = n * _BLOCK + off
+        buf[:] = self._mv[s : s + len(buf)]
+
+    def writeblocks(self, n, buf, off=0):
+        s = n * _BLOCK + off
+        self._mv[s : s + len(buf)] = buf
+
+    def ioctl(self, op, arg):
+        if op == 4:
+            return self._blocks
+        if op == 5:
+            return _BLOCK
+        return 0  # init, deinit, sync and erase: nothing is cached or erased
+
+
+class FileBlockDevice:
+    def __init__(self, f, size):
+        self._f = f
+        self._blocks = size // _BLOCK
+
+    def readblocks(self, n, buf, off=0):
+        self._f.seek(n * _BLOCK + off)
+        self._f.readinto(buf)
+
+    def writeblocks(self, n, buf, off=0):
+        self._f.seek(n * _BLOCK + off)
+        self._f.write(buf)
+        self._f.flush()
+
+    def ioctl(self, op, arg):
+        if op == 4:
+            return self._blocks
+        if op == 5:
+            return _BLOCK
+        return 0
+
+
+def _is_littlefs(bdev):
+    b = bytearray(_BLOCK)
+    for n in (0, 1):
+        bdev.readblocks(n, b)
+        if b[8:16] == b"littlefs":
+            return True
+    return False
+
+
+def mount(bdev, kind, rom):
+    # Mounts /flash, creating the filesystem and factory files if there is
+    # none; returns an error text for the board to print, or None.
+    try:
+        fs = vfs.VfsLfs2(bdev) if _is_littlefs(bdev) else vfs.VfsFat(bdev)
+        vfs.mount(fs, "/flash")
+        return None
+    except OSError:
+        pass
+    try:
+        if kind == "littlefs":
+            vfs.VfsLfs2.mkfs(bdev)
+            fs = vfs.VfsLfs2(bdev)
+        else:
+            vfs.VfsFat.mkfs(bdev)
+            fs = vfs.VfsFat(bdev)
+        vfs.mount(fs, "/flash")
+    except OSError:
+        return "MPY: can't create flash filesystem\n"
+    _write_factory_files(rom)
+    return None
+
+
+def _write_factory_files(rom):
+    buf = bytearray(_BLOCK)
+    for name in _FACTORY:
+        with rom.open("/factory/" + name, "rb") as src, open("/flash/" + name, "wb") as dst:
+            while True:
+                n = src.readinto(buf)
+                if not n:
+                    break
+                dst.write(buf[:n] if n < _BLOCK else buf)

@@ -1,0 +1,171 @@
+# Boot and reset: the board's main loop (ports/stm32/main.c, boardctrl.c).
+# A soft reset happens in place: everything the user made is dropped and
+# collected, /flash is remounted, boot.py and main.py run again.
+import sys as _sys
+import builtins
+import gc
+import vfs
+import micropython
+from micropython import const
+
+import fw_console
+import fw_exec
+import fw_flash
+import fw_friendly
+import fw_identity
+import fw_imports
+import fw_machine
+import fw_micropython
+import fw_os
+import fw_pyb
+import fw_raw
+import fw_readline
+import fw_sys
+import fw_time
+import fw_vfs
+
+_FRIENDLY = const(0)
+_RAW = const(1)
+HARD_RESET_EXIT = const(99)  # exit status asking the host for a hard reset
+_SYS_PATH = ("", ".frozen", "/flash", "/flash/lib")
+
+
+class Board:
+    def __init__(self, con, code_buf, rom, bdev, fs_kind, side):
+        self.con = con
+        self.code_buf = code_buf
+        self.rom = rom
+        self.bdev = bdev
+        self.fs_kind = fs_kind
+        self.side = side
+        self.banner = fw_identity.BANNER
+        self.readline = fw_readline.Readline(con)
+        self.mode = _FRIENDLY
+        self.g = None
+
+    def unlock_heap(self):
+        # The friendly REPL forces the heap unlocked (pyexec.c), else the
+        # user could never get out.
+        try:
+            bytearray(1)
+        except MemoryError:
+            micropython.heap_unlock()
+
+
+def main(rom, ram, flash, fs_kind, side):
+    # rom: the firmware's VfsRom; ram: memory outside the heap for buffers;
+    # flash: memory or (file, size) for /flash; side: the host side channel.
+    con = fw_console.Console(memoryview(ram)[:4096], _sys.stdin.buffer, _sys.stdout.buffer)
+    bdev = (
+        fw_flash.FileBlockDevice(flash[0], flash[1])
+        if isinstance(flash, tuple)
+        else fw_flash.MemoryBlockDevice(flash)
+    )
+    board = Board(con, memoryview(ram)[4096:], rom, bdev, fs_kind, side)
+    _install_modules(board)
+    pristine = _snapshot()
+    first = True
+    while True:
+        try:
+            _run(board, first, pristine)
+        except fw_machine.HardReset:
+            con.disarm()
+            _sys.exit(HARD_RESET_EXIT)
+        first = False
+
+
+def _install_modules(board):
+    fw_micropython._console = board.con
+    fw_sys.stdin = fw_console.TextIn(board.con)
+    fw_sys.stdout = fw_console.TextOut(board.con)
+    fw_sys.stderr = fw_sys.stdout
+    fw_imports.install(
+        {
+            "os": fw_os,
+            "sys": fw_sys,
+            "time": fw_time,
+            "vfs": fw_vfs,
+            "machine": fw_machine,
+            "micropython": fw_micropython,
+            "pyb": fw_pyb,
+        }
+    )
+    real_open = builtins.open
+
+    def open(file, *args, **kw):
+        if not isinstance(file, str):
+            raise TypeError("can't convert %s to str" % type(file).__name__)
+        return real_open(file, *args, **kw)
+
+    builtins.open = open
+    builtins.input = fw_friendly.make_input(board)
+
+
+def _snapshot():
+    return (set(_sys.modules), {n: getattr(builtins, n) for n in dir(builtins)})
+
+
+def _restore(pristine):
+    modules, names = pristine
+    for m in [m for m in _sys.modules if m not in modules]:
+        del _sys.modules[m]
+    for n in dir(builtins):
+        if n not in names:
+            delattr(builtins, n)
+    for n, v in names.items():
+        if getattr(builtins, n) is not v:
+            setattr(builtins, n, v)
+
+
+def _run(board, first, pristine):
+    con = board.con
+    if not first:
+        con.write(b"MPY: sync filesystems\n")
+        fw_os.sync()
+        con.write(b"MPY: soft reboot\n")
+        fw_machine._state["reset_cause"] = fw_machine.SOFT_RESET
+    _reset_state(board, pristine)
+    err = fw_flash.mount(board.bdev, board.fs_kind, board.rom)
+    if err:
+        con.write(err)
+    fw_os.chdir("/flash")
+    if _run_file(board, "boot.py") == fw_exec.FORCED_EXIT:
+        return
+    if board.mode == _FRIENDLY and _run_file(board, fw_pyb._main_file[0]) == fw_exec.FORCED_EXIT:
+        return
+    board.side.write(b"P")  # the board is at its prompt
+    while True:
+        if board.mode == _RAW:
+            r = fw_raw.raw_repl(board)
+            if r == fw_raw.TO_FRIENDLY:
+                board.mode = _FRIENDLY
+                continue
+        else:
+            r = fw_friendly.friendly_repl(board)
+            if r == fw_friendly.TO_RAW:
+                board.mode = _RAW
+                continue
+        return  # soft reset
+
+
+def _reset_state(board, pristine):
+    _restore(pristine)
+    for fs, path in vfs.mount():
+        vfs.umount(path)
+    _sys.path[:] = _SYS_PATH
+    fw_sys.ps1 = ">>> "
+    fw_sys.ps2 = "... "
+    fw_pyb._main_file[0] = "main.py"
+    board.con.disarm()
+    board.g = {"__name__": "__main__"}
+    board.unlock_heap()
+    gc.enable()
+    gc.collect()
+
+
+def _run_file(board, name):
+    try:
+        fw_os.stat(name)
+    except OSError:
+        return fw_exec.NORMAL  # a missing file runs like an empty one
+    return fw_exec.run(board.con, fw_exec.exec_file, name, board.g, False)

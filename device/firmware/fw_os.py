@@ -1,0 +1,40 @@
+# The board's `os` module: the core's VFS functions, without the host's
+# (no system/getenv/putenv: a Pyboard has no host to reach).
+__name__ = "os"
+
+import os as _os
+import vfs as _vfs
+import fw_identity
+
+sep = "/"
+chdir = _os.chdir
+getcwd = _os.getcwd
+ilistdir = _os.ilistdir
+listdir = _os.listdir
+mkdir = _os.mkdir
+remove = _os.remove
+unlink = _os.remove
+rename = _os.rename
+rmdir = _os.rmdir
+stat = _os.stat
+statvfs = _os.statvfs
+urandom = _os.urandom
+mount = _vfs.mount
+umount = _vfs.umount
+VfsFat = _vfs.VfsFat
+VfsLfs2 = _vfs.VfsLfs2
+
+_syncers = []
+
+
+def uname():
+    return fw_identity.uname
+
+
+def sync():
+    for f in _syncers:
+        f()
+
+
+def dupterm(stream_obj=None, index=0):
+    raise NotImplementedError("os.dupterm is not modelled on the virtual board")

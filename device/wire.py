@@ -1,0 +1,148 @@
+"""The wire: carries bytes between an endpoint and the core, and keeps a core
+running behind the endpoint (a core that exits is a hard reset of the board).
+
+One thread, one poll loop, Python touched once per chunk.  Output waits while
+a client reads slowly and is dropped after CDC_TX_TIMEOUT when nobody reads,
+as the board's USB CDC does (ports/stm32: MICROPY_HW_USB_CDC_TX_TIMEOUT).
+"""
+from __future__ import annotations
+
+import errno
+import os
+import select
+import threading
+import time
+from typing import Callable
+
+from .core import Core, describe_exit
+
+CDC_TX_TIMEOUT = 0.5
+CHUNK = 65536
+_IN = select.POLLIN
+_OUT = select.POLLOUT
+_ERR = select.POLLERR | select.POLLHUP | select.POLLNVAL
+
+
+class Wire:
+    def __init__(self, endpoint_fd: int, start_core: Callable[[], Core],
+                 on_prompt: Callable[[], None], log: Callable[[str], None]) -> None:
+        self._ep = endpoint_fd
+        self._start_core = start_core
+        self._on_prompt = on_prompt
+        self._log = log
+        self.core = start_core()
+        self._to_core = b""
+        self._to_ep = b""
+        self._ep_blocked_since = 0.0
+        self._wake_r, self._wake_w = os.pipe()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="vpyb-wire", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping = True
+        os.write(self._wake_w, b"x")
+        self._thread.join(5)
+        self.core.stop()
+        os.close(self._wake_r)
+        os.close(self._wake_w)
+
+    def hard_reset(self) -> None:
+        """Power-cycle the core (the endpoint stays open)."""
+        self.core.proc.kill()
+
+    # --- the loop ----------------------------------------------------
+    def _run(self) -> None:
+        try:
+            while not self._stopping:
+                self._step()
+        except Exception as e:  # the board must never die silently
+            self._log(f"wire stopped: {e!r}")
+            raise
+
+    def _step(self) -> None:
+        core = self.core
+        p = select.poll()
+        p.register(self._wake_r, _IN)
+        p.register(core.side, _IN)
+        p.register(self._ep, (_OUT if self._to_ep else 0) | (0 if self._to_core else _IN))
+        p.register(core.master, (_IN if not self._to_ep else 0) | (_OUT if self._to_core else 0))
+        timeout = int(CDC_TX_TIMEOUT * 1000) if self._to_ep else None
+        for fd, ev in p.poll(timeout):
+            if fd == self._wake_r:
+                os.read(self._wake_r, 64)
+            elif fd == core.side:
+                self._side(core)
+            elif fd == self._ep:
+                self._endpoint_event(ev)
+            elif fd == core.master:
+                self._core_event(core, ev)
+        if self._to_ep and time.monotonic() - self._ep_blocked_since > CDC_TX_TIMEOUT:
+            self._to_ep = b""  # nobody is reading: the board's output is lost
+        if core.exited() is not None and not self._stopping:
+            self._restart(core)
+
+    def _side(self, core: Core) -> None:
+        data = os.read(core.side, 4096)
+        if b"P" in data:
+            self._on_prompt()
+
+    def _endpoint_event(self, ev: int) -> None:
+        if ev & _OUT and self._to_ep:
+            self._flush_to_ep()
+        if ev & _IN and not self._to_core:
+            try:
+                self._to_core = os.read(self._ep, CHUNK)
+            except OSError as e:
+                if e.errno not in (errno.EAGAIN, errno.EIO):
+                    raise
+            self._flush_to_core()
+
+    def _core_event(self, core: Core, ev: int) -> None:
+        if ev & _OUT and self._to_core:
+            self._flush_to_core()
+        if ev & (_IN | _ERR) and not self._to_ep:
+            try:
+                data = os.read(core.master, CHUNK)
+            except OSError as e:
+                if e.errno not in (errno.EAGAIN, errno.EIO):
+                    raise
+                return  # EIO: the core is gone; _restart follows
+            self._to_ep = data
+            self._ep_blocked_since = time.monotonic()
+            self._flush_to_ep()
+
+    def _flush_to_ep(self) -> None:
+        try:
+            n = os.write(self._ep, self._to_ep)
+        except BlockingIOError:
+            return
+        self._to_ep = self._to_ep[n:]
+        self._ep_blocked_since = time.monotonic()
+
+    def _flush_to_core(self) -> None:
+        try:
+            n = os.write(self.core.master, self._to_core)
+        except BlockingIOError:
+            return
+        except OSError as e:
+            if e.errno != errno.EIO:
+                raise
+            n = len(self._to_core)  # the core is gone: input during a reset is lost
+        self._to_core = self._to_core[n:]
+
+    def _restart(self, core: Core) -> None:
+        # Forward what the core printed last, then boot a new one.
+        try:
+            while data := os.read(core.master, CHUNK):
+                self._to_ep += data
+        except OSError:
+            pass
+        self._log(describe_exit(core.proc.returncode))
+        core.stop()
+        self._to_core = b""
+        self.core = self._start_core()
+        if self._to_ep:
+            self._flush_to_ep()

@@ -1,0 +1,1 @@
+"""Host tools: the vpyb CLI, console, pytest plugin and port discovery."""

@@ -1,0 +1,67 @@
+"""`vpyb`: start a virtual Pyboard and serve it until Ctrl-C / SIGTERM."""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+from vpyb.device.board import PYBV11_GC_POOL, VirtualBoard, default_state_dir
+
+
+def _size(text: str) -> int:
+    units = {"k": 1024, "m": 1024 * 1024}
+    t = text.strip().lower().rstrip("b")
+    if t and t[-1] in units:
+        return int(float(t[:-1]) * units[t[-1]])
+    return int(t)
+
+
+def _run(args: argparse.Namespace) -> int:
+    board = VirtualBoard(args.state, ephemeral=args.ephemeral, heap=args.heap, fs=args.fs,
+                         micropython=args.micropython, link=args.link)
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda *_: done.set())
+    try:
+        board.start()
+    except Exception as e:
+        board.stop()
+        print(f"vpyb: cannot start the board: {e}", file=sys.stderr)
+        return 1
+    try:
+        print(f"vpyb: PYBv1.1 ready on {board.port}", flush=True)
+        done.wait()
+    finally:
+        board.stop()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="vpyb", description="A virtual MicroPython Pyboard v1.1.")
+    sub = p.add_subparsers(dest="command")
+    run = sub.add_parser("run", help="start a board and serve it (the default)")
+    for parser in (p, run):
+        parser.add_argument("--state", metavar="DIR", default=None,
+                            help=f"board directory holding the flash image (default {default_state_dir()})")
+        parser.add_argument("--ephemeral", action="store_true",
+                            help="a fresh temporary board, deleted at exit")
+        parser.add_argument("--link", metavar="PATH", help="stable symlink to the pty, removed at exit")
+        parser.add_argument("--heap", type=_size, default=PYBV11_GC_POOL, metavar="SIZE",
+                            help="GC heap for user code, e.g. 103168 or 256k (default: a PYBv1.1's)")
+        parser.add_argument("--fs", choices=("fat", "littlefs"), default="fat",
+                            help="filesystem created on a new board's /flash")
+        parser.add_argument("--micropython", metavar="PATH",
+                            help="another MicroPython unix-port binary to use as the core")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command in (None, "run"):
+        return _run(args)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
