@@ -13,7 +13,7 @@ from platformdirs import user_state_dir
 from . import romfs
 from .core import Core, CoreConfig, core_arch, pool_heapsize
 from .endpoint_pty import PtyEndpoint
-from .flash import ensure_image
+from .flash import FLASH_BYTES, ensure_image
 from .wire import Wire
 
 PYBV11_GC_POOL = 103168  # "GC: total" of a real PYBv1.1 (pyboard-facts.md section 2)
@@ -31,7 +31,8 @@ class VirtualBoard:
     """A virtual Pyboard.  `start()` boots it; `port` is what host tools open."""
 
     def __init__(self, state_dir: str | Path | None = None, *, ephemeral: bool = False,
-                 heap: int = PYBV11_GC_POOL, fs: str = "fat", micropython: str | None = None,
+                 heap: int = PYBV11_GC_POOL, fs: str = "fat", flash_size: int = FLASH_BYTES,
+                 micropython: str | None = None,
                  link: str | None = None, log=None) -> None:
         if fs not in ("fat", "littlefs"):
             raise ValueError(f"unknown filesystem {fs!r}: use 'fat' or 'littlefs'")
@@ -39,6 +40,7 @@ class VirtualBoard:
         self.state_dir = Path(self._tmp or state_dir or default_state_dir())
         self.heap = heap
         self.fs = fs
+        self.flash_size = flash_size
         self.micropython = micropython
         self.link = link
         self._log = log or (lambda msg: print(f"vpyb: {msg}", file=sys.stderr))
@@ -49,7 +51,7 @@ class VirtualBoard:
     # --- life cycle --------------------------------------------------
     def start(self, timeout: float = 10.0) -> "VirtualBoard":
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        self.flash_image = ensure_image(self.state_dir / "flash.img")
+        self.flash_image = ensure_image(self.state_dir / "flash.img", self.flash_size)
         self._rom = romfs.firmware_image(core_arch(self.micropython))
         self._endpoint = PtyEndpoint(self.link)
         self._wire = Wire(self._endpoint.master, self._new_core, self._prompt.set, self._log)
@@ -62,8 +64,10 @@ class VirtualBoard:
         return self
 
     def _new_core(self) -> Core:
+        # The first core is a power-on; every later one follows a reset.
+        cause = 2 if self._wire else 1
         config = CoreConfig(self._rom, self.flash_image, pool_heapsize(self.heap), self.fs,
-                            self.micropython)
+                            self.micropython, cause)
         return Core(config)
 
     def stop(self) -> None:

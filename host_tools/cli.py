@@ -7,6 +7,7 @@ import sys
 import threading
 
 from vpyb.device.board import PYBV11_GC_POOL, VirtualBoard, default_state_dir
+from vpyb.device.flash import FLASH_BYTES
 
 
 def _size(text: str) -> int:
@@ -19,6 +20,7 @@ def _size(text: str) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     board = VirtualBoard(args.state, ephemeral=args.ephemeral, heap=args.heap, fs=args.fs,
+                         flash_size=args.flash,
                          micropython=args.micropython, link=args.link)
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -51,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
                             help="GC heap for user code, e.g. 103168 or 256k (default: a PYBv1.1's)")
         parser.add_argument("--fs", choices=("fat", "littlefs"), default="fat",
                             help="filesystem created on a new board's /flash")
+        parser.add_argument("--flash", type=_size, default=FLASH_BYTES, metavar="SIZE",
+                            help="size of a new board's flash image (default 112k, a PYBv1.1's)")
         parser.add_argument("--micropython", metavar="PATH",
                             help="another MicroPython unix-port binary to use as the core")
     return p

@@ -8,6 +8,7 @@
 #  - while code runs, ISIG turns the interrupt char into SIGINT, which the
 #    core raises as KeyboardInterrupt (shared/runtime/interrupt_char.c arms
 #    it only during execution; bytes received while disarmed are plain data).
+import io
 import termios
 import select
 from micropython import const
@@ -137,7 +138,7 @@ class Console:
         termios.tcsetattr(0, _TCSANOW, a)
 
 
-class RawIn:
+class RawIn(io.IOBase):
     # sys.stdin.buffer: bytes straight from the VCP, pollable.
     def __init__(self, con):
         self._con = con
@@ -190,7 +191,7 @@ class TextIn(RawIn):
                 return str(out, "utf-8")
 
 
-class RawOut:
+class RawOut(io.IOBase):
     # sys.stdout.buffer: no \r insertion. Accepts (buf[, max_len]) and
     # (buf, off, max_len) like py/stream.c.
     def __init__(self, con):

@@ -27,11 +27,12 @@ def _exec_single(con, src, g):
 def _exec_paste(con, src, g):
     # Compile every top-level statement first (a syntax error anywhere runs
     # nothing, as with the board's whole-file compile), each in "single"
-    # mode so expression values echo; blank lines keep line numbers right.
+    # mode so expression values echo.  Leading backslash-newlines keep line
+    # numbers right (a blank line is a syntax error in "single" mode).
     codes = []
     src = src.replace("\r\n", "\n").replace("\r", "\n")
     for line_no, stmt in fw_source.split_statements(src):
-        codes.append(compile("\n" * (line_no - 1) + stmt + "\n", "<stdin>", "single"))
+        codes.append(compile("\\\n" * (line_no - 1) + stmt + "\n", "<stdin>", "single"))
     con.arm()
     for c in codes:
         exec(c, g)

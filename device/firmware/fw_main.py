@@ -52,7 +52,7 @@ class Board:
             micropython.heap_unlock()
 
 
-def main(rom, ram, flash, fs_kind, side):
+def main(rom, ram, flash, fs_kind, side, reset_cause):
     # rom: the firmware's VfsRom; ram: memory outside the heap for buffers;
     # flash: memory or (file, size) for /flash; side: the host side channel.
     con = fw_console.Console(memoryview(ram)[:4096], _sys.stdin.buffer, _sys.stdout.buffer)
@@ -62,6 +62,7 @@ def main(rom, ram, flash, fs_kind, side):
         else fw_flash.MemoryBlockDevice(flash)
     )
     board = Board(con, memoryview(ram)[4096:], rom, bdev, fs_kind, side)
+    fw_machine._state["reset_cause"] = reset_cause
     _install_modules(board)
     pristine = _snapshot()
     first = True

@@ -1,0 +1,135 @@
+"""A raw REPL / raw-paste client: runs code on any MicroPython board over a
+pyserial port or URL (pty, socket://, rfc2217://, /dev/ttyACM0)."""
+from __future__ import annotations
+
+import time
+
+import serial
+
+from .constants import (CTRL_A, CTRL_B, CTRL_C, CTRL_D, RAW_PASTE_OK, RAW_PASTE_REQUEST,
+                        RAW_PROMPT, SOFT_REBOOT)
+
+
+class ReplError(RuntimeError):
+    pass
+
+
+class RemoteError(ReplError):
+    """Code on the board raised; `traceback` is the board's text."""
+
+    def __init__(self, traceback: str) -> None:
+        super().__init__(traceback.strip().splitlines()[-1] if traceback.strip() else "error")
+        self.traceback = traceback
+
+
+class RawRepl:
+    def __init__(self, port: str | serial.SerialBase, timeout: float = 10.0) -> None:
+        self.serial = serial.serial_for_url(port, baudrate=115200, timeout=timeout) \
+            if isinstance(port, str) else port
+        self.timeout = timeout
+        self.use_raw_paste = True
+        self.in_raw = False
+
+    def close(self) -> None:
+        if self.in_raw:
+            self.exit()
+        self.serial.close()
+
+    def __enter__(self) -> "RawRepl":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # --- reading -----------------------------------------------------
+    def read_until(self, ending: bytes, timeout: float | None = None) -> bytes:
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        data = bytearray()
+        while not data.endswith(ending):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ReplError(f"timed out waiting for {ending!r}; got {bytes(data[-200:])!r}")
+            self.serial.timeout = remaining
+            chunk = self.serial.read(max(1, min(self.serial.in_waiting, len(ending))))
+            data += chunk
+        return bytes(data)
+
+    # --- modes -------------------------------------------------------
+    def enter(self, soft_reset: bool = False) -> None:
+        self.serial.write(b"\r" + CTRL_C)
+        time.sleep(0.01)
+        self.serial.reset_input_buffer()
+        self.serial.write(b"\r" + CTRL_A)
+        self.read_until(RAW_PROMPT)
+        if soft_reset:
+            self.serial.write(CTRL_D)
+            self.read_until(SOFT_REBOOT)
+            self.read_until(RAW_PROMPT)
+        self.in_raw = True
+
+    def exit(self) -> None:
+        self.serial.write(b"\r" + CTRL_B)
+        self.in_raw = False
+
+    # --- running code ------------------------------------------------
+    def exec_raw(self, code: str | bytes) -> tuple[bytes, bytes]:
+        """Runs code at the raw prompt (the `>` already consumed or pending);
+        returns (stdout, error text)."""
+        if isinstance(code, str):
+            code = code.encode()
+        if self.use_raw_paste:
+            self.serial.write(RAW_PASTE_REQUEST)
+            reply = self.serial.read(2)
+            if reply == RAW_PASTE_OK:
+                self._raw_paste(code)
+            else:
+                self.use_raw_paste = False
+                self.read_until(b">")
+                self._classic(code)
+        else:
+            self._classic(code)
+        out = self.read_until(CTRL_D)[:-1]
+        err = self.read_until(CTRL_D)[:-1]
+        self.read_until(b">")
+        return out, err
+
+    def _classic(self, code: bytes) -> None:
+        for i in range(0, len(code), 256):
+            self.serial.write(code[i : i + 256])
+        self.serial.write(CTRL_D)
+        if self.serial.read(2) != b"OK":
+            raise ReplError("the board did not accept the code")
+
+    def _raw_paste(self, code: bytes) -> None:
+        header = self.serial.read(2)
+        window = int.from_bytes(header, "little")
+        remain = window
+        i = 0
+        while i < len(code):
+            while remain == 0 or self.serial.in_waiting:
+                b = self.serial.read(1)
+                if b == b"\x01":
+                    remain += window
+                elif b == CTRL_D:
+                    self.serial.write(CTRL_D)  # the board ended early (e.g. syntax error)
+                    return
+                else:
+                    raise ReplError(f"unexpected {b!r} during raw-paste")
+            n = min(remain, len(code) - i)
+            self.serial.write(code[i : i + n])
+            remain -= n
+            i += n
+        self.serial.write(CTRL_D)
+        self.read_until(CTRL_D)
+
+    def exec(self, code: str | bytes) -> bytes:
+        """Runs code and returns its output; raises RemoteError if it raised."""
+        out, err = self.exec_raw(code)
+        if err:
+            raise RemoteError(err.decode(errors="replace"))
+        return out
+
+    def eval(self, expression: str):
+        import ast
+
+        return ast.literal_eval(self.exec(f"print(repr({expression}))").decode().strip())
