@@ -93,6 +93,7 @@ def _install_modules(board):
     )
     real_open = builtins.open
 
+    @micropython.native
     def open(file, *args, **kw):
         if not isinstance(file, str):
             raise TypeError("can't convert %s to str" % type(file).__name__)
