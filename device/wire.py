@@ -34,6 +34,7 @@ class Wire:
         self._to_core = b""
         self._to_ep = b""
         self._ep_blocked_since = 0.0
+        self._discarding = False  # nobody reads the endpoint: output is lost
         self._wake_r, self._wake_w = os.pipe()
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="vpyb-wire", daemon=True)
@@ -67,7 +68,8 @@ class Wire:
         p = select.poll()
         p.register(self._wake_r, _IN)
         p.register(core.side, _IN)
-        p.register(self._ep, (_OUT if self._to_ep else 0) | (0 if self._to_core else _IN))
+        p.register(self._ep, (_OUT if self._to_ep or self._discarding else 0)
+                   | (0 if self._to_core else _IN))
         p.register(core.master, (_IN if not self._to_ep else 0) | (_OUT if self._to_core else 0))
         timeout = int(CDC_TX_TIMEOUT * 1000) if self._to_ep else None
         for fd, ev in p.poll(timeout):
@@ -80,7 +82,8 @@ class Wire:
             elif fd == core.master:
                 self._core_event(core, ev)
         if self._to_ep and time.monotonic() - self._ep_blocked_since > CDC_TX_TIMEOUT:
-            self._to_ep = b""  # nobody is reading: the board's output is lost
+            self._to_ep = b""
+            self._discarding = True
         if core.exited() is not None and not self._stopping:
             self._restart(core)
 
@@ -90,8 +93,10 @@ class Wire:
             self._on_prompt()
 
     def _endpoint_event(self, ev: int) -> None:
-        if ev & _OUT and self._to_ep:
-            self._flush_to_ep()
+        if ev & _OUT:
+            self._discarding = False  # a reader again
+            if self._to_ep:
+                self._flush_to_ep()
         if ev & _IN and not self._to_core:
             try:
                 self._to_core = os.read(self._ep, CHUNK)
@@ -110,6 +115,8 @@ class Wire:
                 if e.errno not in (errno.EAGAIN, errno.EIO):
                     raise
                 return  # EIO: the core is gone; _restart follows
+            if self._discarding:
+                return
             self._to_ep = data
             self._ep_blocked_since = time.monotonic()
             self._flush_to_ep()

@@ -1,0 +1,41 @@
+"""The `vpyb run` contract other tools script against."""
+import os
+import signal
+import time
+from pathlib import Path
+
+from conftest import BoardProcess, mpremote
+
+
+def test_ready_line_then_clean_exit_on_sigterm(start_board):
+    b = start_board("--ephemeral")
+    assert b.port.startswith("/dev/pts/")
+    cores = b.core_pids()
+    assert len(cores) == 1
+    assert b.stop() == 0
+    time.sleep(0.2)
+    assert not any(Path(f"/proc/{p}").exists() for p in cores)
+    assert not Path(b.port).exists()
+
+
+def test_sigint_and_link(start_board, tmp_path):
+    link = tmp_path / "pyboard"
+    b = start_board("--ephemeral", "--link", str(link))
+    assert os.readlink(link) == b.port
+    assert mpremote(str(link), "exec", "print(1)").stdout == "1\n"
+    b.proc.send_signal(signal.SIGINT)
+    assert b.proc.wait(10) == 0
+    assert not link.exists()
+
+
+def test_ephemeral_state_is_deleted_and_state_dir_is_kept(start_board, tmp_path):
+    state = tmp_path / "b"
+    b = start_board("--state", str(state))
+    b.stop()
+    assert (state / "flash.img").stat().st_size == 224 * 512
+
+
+def test_heap_option(start_board):
+    b = start_board("--ephemeral", "--heap", "64k")
+    out = mpremote(b.port, "exec", "import gc; gc.collect(); print(gc.mem_free())").stdout
+    assert 60000 < int(out) < 66000  # 64 KiB less ~1.4 KB in use

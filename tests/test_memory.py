@@ -1,0 +1,18 @@
+"""The user's heap is a PYBv1.1's (pyboard-facts.md section 2)."""
+from conftest import mpremote
+
+REAL_FREE_AT_PROMPT = 101750  # 103168 total less ~1.4 KB in use at a fresh prompt
+
+
+def test_mem_free_at_a_fresh_prompt_is_the_boards(board):
+    out = mpremote(board.port, "exec", "import gc; gc.collect(); print(gc.mem_free())").stdout
+    free = int(out)
+    assert abs(free - REAL_FREE_AT_PROMPT) <= 0.02 * REAL_FREE_AT_PROMPT, free
+
+
+def test_allocation_beyond_the_heap_is_a_memory_error(board):
+    r = mpremote(board.port, "exec", "b = bytearray(110000)", check=False)
+    assert "MemoryError: memory allocation failed, allocating 110000 bytes" in r.stdout + r.stderr
+    # The firmware's objects leave holes, so the largest block is ~90 KB
+    # (a real board's is ~100 KB): see the README's limits.
+    assert mpremote(board.port, "exec", "b = bytearray(85000); print(len(b))").stdout == "85000\n"
