@@ -101,20 +101,22 @@ class RawRepl:
             raise ReplError("the board did not accept the code")
 
     def _raw_paste(self, code: bytes) -> None:
-        header = self.serial.read(2)
-        window = int.from_bytes(header, "little")
-        remain = window
+        # protocol-facts.md 4.2: send within the window; each \x01 grants one
+        # more; a \x04 means the board ended the transfer early.
+        window = int.from_bytes(self.serial.read(2), "little")
+        remain = window  # the header grants one window; the \x01 after it another
         i = 0
         while i < len(code):
-            while remain == 0 or self.serial.in_waiting:
-                b = self.serial.read(1)
-                if b == b"\x01":
-                    remain += window
-                elif b == CTRL_D:
-                    self.serial.write(CTRL_D)  # the board ended early (e.g. syntax error)
+            waiting = self.serial.in_waiting
+            if remain == 0 or waiting:
+                flow = self.serial.read(max(1, waiting))
+                if CTRL_D in flow:
+                    self.serial.write(CTRL_D)
                     return
-                else:
-                    raise ReplError(f"unexpected {b!r} during raw-paste")
+                if flow.strip(b"\x01"):
+                    raise ReplError(f"unexpected {flow!r} during raw-paste")
+                remain += window * len(flow)
+                continue
             n = min(remain, len(code) - i)
             self.serial.write(code[i : i + n])
             remain -= n

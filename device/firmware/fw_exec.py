@@ -53,8 +53,10 @@ def run(con, fn, arg, g, eof):
 
 
 @micropython.native
-def exec_source(con, src, g):
-    code = compile(src, "<stdin>", "exec")
+def exec_buffer(con, src, g):
+    # src: a view of the source bytes; the copy to str is on the heap, so a
+    # MemoryError here is the user's, reported like any other.
+    code = compile(str(src, "utf-8"), "<stdin>", "exec")
     con.arm()
     exec(code, g)
 

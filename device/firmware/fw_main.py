@@ -72,6 +72,11 @@ def main(rom, ram, flash, fs_kind, side, reset_cause):
         except fw_machine.HardReset:
             con.disarm()
             _sys.exit(HARD_RESET_EXIT)
+        except Exception as e:
+            # A firmware fault: say so and soft-reset rather than die.
+            con.disarm()
+            con.write(b"\nMPY: firmware error, soft reset\n")
+            _sys.print_exception(e)
         first = False
 
 

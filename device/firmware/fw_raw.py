@@ -30,10 +30,6 @@ def _copy_plain(dst, dpos: int, src, n: int, limit: int) -> int:
     return i
 
 
-def _source(buf, n):
-    return str(memoryview(buf)[:n], "utf-8")
-
-
 def raw_repl(board):
     con = board.con
     buf = board.code_buf
@@ -67,7 +63,7 @@ def raw_repl(board):
         if n == 0:
             con.write(b"\n")
             return SOFT_RESET
-        if fw_exec.run(con, fw_exec.exec_source, _source(buf, n), board.g, True):
+        if fw_exec.run(con, fw_exec.exec_buffer, memoryview(buf)[:n], board.g, True):
             return SOFT_RESET
 
 
@@ -101,7 +97,7 @@ def _raw_paste(board, cmd):
             granted += acks
         if stop == 4:
             con.write(b"\x04")
-            return fw_exec.run(con, fw_exec.exec_source, _source(buf, n), board.g, True)
+            return fw_exec.run(con, fw_exec.exec_buffer, memoryview(buf)[:n], board.g, True)
         if stop == 3:
             con.write(b"\x04")
             return fw_exec.run(con, _raise_interrupt, None, board.g, True)
