@@ -49,18 +49,18 @@ class VirtualBoard:
         self._wire: Wire | None = None
 
     # --- life cycle --------------------------------------------------
-    def start(self, timeout: float = 10.0) -> "VirtualBoard":
+    def start(self, timeout: float = 2.0) -> "VirtualBoard":
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.flash_image = ensure_image(self.state_dir / "flash.img", self.flash_size)
         self._rom = romfs.firmware_image(core_arch(self.micropython))
         self._endpoint = PtyEndpoint(self.link)
         self._wire = Wire(self._endpoint.master, self._new_core, self._prompt.set, self._log)
         self._wire.start()
-        if not self._prompt.wait(timeout):
-            # A board whose main.py never returns is up, just busy.
-            if self._wire.core.exited() is not None:
-                self.stop()
-                raise BoardError("the MicroPython core exited during boot")
+        if not self._prompt.wait(timeout) and self._wire.core.exited() is not None:
+            self.stop()
+            raise BoardError("the MicroPython core exited during boot")
+        # Without a prompt by now, main.py is busy: the board is up and its
+        # port takes input (Ctrl-C reaches main.py), as a real board's does.
         return self
 
     def _new_core(self) -> Core:

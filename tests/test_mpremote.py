@@ -97,3 +97,12 @@ def test_files_survive_a_restart(start_board, tmp_path):
     assert b.stop() == 0
     b2 = start_board("--state", str(state))
     assert mpremote(b2.port, "fs", "cat", ":keep.txt").stdout == "kept"
+
+
+def test_a_looping_main_py_is_interrupted_by_mpremote(start_board, tmp_path):
+    state = tmp_path / "b"
+    b = start_board("--state", str(state))
+    mpremote(b.port, "exec", "f = open('main.py', 'w'); f.write('while True:\\n    pass\\n'); f.close()")
+    b.stop()
+    b2 = start_board("--state", str(state))  # ready although main.py never returns
+    assert mpremote(b2.port, "exec", "print('got in')").stdout == "got in\n"
