@@ -14,11 +14,11 @@ def install(modules):
     for name, mod in modules.items():
         _replaced[name] = mod
         _replaced["u" + name] = mod
-    builtins.__import__ = _import
+    builtins.__import__ = import_
 
 
 @micropython.native
-def _import(name, globals=None, locals=None, fromlist=(), level=0):
+def import_(name, globals=None, locals=None, fromlist=(), level=0):
     if level == 0:
         m = _replaced.get(name)
         if m is not None:

@@ -8,6 +8,7 @@ import vfs
 import micropython
 from micropython import const
 
+import fw_complete
 import fw_console
 import fw_exec
 import fw_flash
@@ -39,9 +40,12 @@ class Board:
         self.fs_kind = fs_kind
         self.side = side
         self.banner = fw_identity.BANNER
-        self.readline = fw_readline.Readline(con)
+        self.readline = fw_readline.Readline(con, self._complete)
         self.mode = _FRIENDLY
         self.g = None
+
+    def _complete(self, text):
+        return fw_complete.complete(self.con, text, self.g)
 
     def unlock_heap(self):
         # The friendly REPL forces the heap unlocked (pyexec.c), else the
@@ -64,11 +68,11 @@ def main(rom, ram, flash, fs_kind, side, reset_cause):
     board = Board(con, memoryview(ram)[4096:], rom, bdev, fs_kind, side)
     fw_machine._state["reset_cause"] = reset_cause
     _install_modules(board)
-    pristine = _snapshot()
+    modules = tuple(_sys.modules)
     first = True
     while True:
         try:
-            _run(board, first, pristine)
+            _run(board, first, modules)
         except fw_machine.HardReset:
             con.disarm()
             _sys.exit(HARD_RESET_EXIT)
@@ -104,34 +108,36 @@ def _install_modules(board):
             raise TypeError("can't convert %s to str" % type(file).__name__)
         return real_open(file, *args, **kw)
 
-    builtins.open = open
-    builtins.input = fw_friendly.make_input(board)
+    # (Reading builtins.X gives the core's own X even when overridden.)
+    board.builtins = {"open": open, "input": fw_friendly.make_input(board),
+                      "__import__": fw_imports.import_}
 
 
-def _snapshot():
-    return (set(_sys.modules), {n: getattr(builtins, n) for n in dir(builtins)})
+def _restore_builtins(board):
+    # Deleting a builtin only removes an override (the core's own builtins
+    # are read-only), so this drops the user's and re-installs the firmware's.
+    for n in dir(builtins):
+        try:
+            delattr(builtins, n)
+        except (AttributeError, KeyError):
+            pass
+    for n, v in board.builtins.items():
+        setattr(builtins, n, v)
 
 
-def _restore(pristine):
-    modules, names = pristine
+def _restore_modules(modules):
     for m in [m for m in _sys.modules if m not in modules]:
         del _sys.modules[m]
-    for n in dir(builtins):
-        if n not in names:
-            delattr(builtins, n)
-    for n, v in names.items():
-        if getattr(builtins, n) is not v:
-            setattr(builtins, n, v)
 
 
-def _run(board, first, pristine):
+def _run(board, first, modules):
     con = board.con
     if not first:
         con.write(b"MPY: sync filesystems\n")
         fw_os.sync()
         con.write(b"MPY: soft reboot\n")
         fw_machine._state["reset_cause"] = fw_machine.SOFT_RESET
-    _reset_state(board, pristine)
+    _reset_state(board, modules)
     err = fw_flash.mount(board.bdev, board.fs_kind, board.rom)
     if err:
         con.write(err)
@@ -155,8 +161,9 @@ def _run(board, first, pristine):
         return  # soft reset
 
 
-def _reset_state(board, pristine):
-    _restore(pristine)
+def _reset_state(board, modules):
+    _restore_modules(modules)
+    _restore_builtins(board)
     for fs, path in vfs.mount():
         vfs.umount(path)
     _sys.path[:] = _SYS_PATH

@@ -34,7 +34,9 @@ def _back(con, n):
 class Readline:
     def __init__(self, con, completer=None):
         self.con = con
-        self.completer = completer  # fn(text) -> (insert, listing) or None
+        # completer(text before the cursor) -> bytes to insert, b"" for no
+        # match, or None after it printed a listing of matches.
+        self.completer = completer
         self.last_nl = 0
         self.ai = 0
 
@@ -117,10 +119,10 @@ class Readline:
                         back = 3
                         line[len(line) - 3 :] = b""
                 elif c == 9:
-                    if len(line) and line[cur - 1] in b" \t\n":
+                    if cur > 0 and line[cur - 1] in b" \t\n\r\x0b\x0c":
                         ins = b"    "
                     elif self.completer is not None:
-                        ins = self.completer(bytes(line[orig:cur]), prompt, line, orig, cur)
+                        ins = self.completer(str(line[orig:cur], "utf-8"))
                     else:
                         ins = b""
                     if ins is None:
