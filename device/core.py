@@ -25,7 +25,7 @@ HARD_RESET_EXIT = 99  # fw_main.HARD_RESET_EXIT
 # objects, qstr tables); the core gets it on top of the user's heap so that
 # gc.mem_free() at a fresh prompt is the real board's.  Measured by
 # tests/test_memory.py, which fails when the firmware outgrows it.
-FIRMWARE_HEAP = 36 * 1024
+FIRMWARE_HEAP = 35 * 1024
 
 
 def pool_heapsize(pool: int) -> int:
