@@ -24,16 +24,15 @@ umount = _vfs.umount
 VfsFat = _vfs.VfsFat
 VfsLfs2 = _vfs.VfsLfs2
 
-_syncers = []
-
-
 def uname():
     return fw_identity.uname
 
 
 def sync():
-    for f in _syncers:
-        f()
+    # /flash writes through to its image at once; like the board's
+    # storage_flush this does not touch files still open (FatFs flushes
+    # those on close), so there is nothing left to write here.
+    return None
 
 
 def dupterm(stream_obj=None, index=0):

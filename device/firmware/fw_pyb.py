@@ -3,6 +3,7 @@
 __name__ = "pyb"
 
 import fw_machine
+import fw_os
 import fw_time
 
 RTC = fw_machine.RTC
@@ -33,9 +34,7 @@ def main(filename, opt=0):
     _main_file[0] = filename
 
 
-def sync():
-    import fw_os
-    fw_os.sync()
+sync = fw_os.sync
 
 
 def have_cdc():
