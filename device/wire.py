@@ -31,11 +31,12 @@ class Wire:
         self._on_prompt = on_prompt
         self._log = log
         self.core = start_core()
+        self._wake_r, self._wake_w = os.pipe()
+        self._poll = self._new_poll()
         self._to_core = b""
         self._to_ep = b""
         self._ep_blocked_since = 0.0
         self._discarding = False  # nobody reads the endpoint: output is lost
-        self._wake_r, self._wake_w = os.pipe()
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="vpyb-wire", daemon=True)
 
@@ -63,16 +64,29 @@ class Wire:
             self._log(f"wire stopped: {e!r}")
             raise
 
-    def _step(self) -> None:
-        core = self.core
+    def _new_poll(self) -> select.poll:
         p = select.poll()
         p.register(self._wake_r, _IN)
-        p.register(core.side, _IN)
-        p.register(self._ep, (_OUT if self._to_ep or self._discarding else 0)
-                   | (0 if self._to_core else _IN))
-        p.register(core.master, (_IN if not self._to_ep else 0) | (_OUT if self._to_core else 0))
+        p.register(self.core.side, _IN)
+        p.register(self._ep, _IN)
+        p.register(self.core.master, _IN)
+        self._masks = {self._ep: _IN, self.core.master: _IN}
+        return p
+
+    def _set_mask(self, fd: int, mask: int) -> None:
+        if self._masks[fd] != mask:
+            self._poll.modify(fd, mask)
+            self._masks[fd] = mask
+
+    def _step(self) -> None:
+        core = self.core
+        # Backpressure: read a side only while the other side has taken
+        # everything already read from it.
+        self._set_mask(self._ep, (_OUT if self._to_ep or self._discarding else 0)
+                       | (0 if self._to_core else _IN))
+        self._set_mask(core.master, (0 if self._to_ep else _IN) | (_OUT if self._to_core else 0))
         timeout = int(CDC_TX_TIMEOUT * 1000) if self._to_ep else None
-        for fd, ev in p.poll(timeout):
+        for fd, ev in self._poll.poll(timeout):
             if fd == self._wake_r:
                 os.read(self._wake_r, 64)
             elif fd == core.side:
@@ -151,5 +165,6 @@ class Wire:
         core.stop()
         self._to_core = b""
         self.core = self._start_core()
+        self._poll = self._new_poll()
         if self._to_ep:
             self._flush_to_ep()
