@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
 
 from vpyb.device.board import PYBV11_GC_POOL, VirtualBoard, default_state_dir
 from vpyb.device.flash import FLASH_BYTES
+from vpyb.device.registry import RunningBoard, register
 
 
 def _size(text: str) -> int:
@@ -31,10 +33,12 @@ def _run(args: argparse.Namespace) -> int:
         board.stop()
         print(f"vpyb: cannot start the board: {e}", file=sys.stderr)
         return 1
+    entry = register(RunningBoard(os.getpid(), board.port, str(board.state_dir)))
     try:
         print(f"vpyb: PYBv1.1 ready on {board.port}", flush=True)
         done.wait()
     finally:
+        entry.unlink(missing_ok=True)
         board.stop()
     return 0
 
@@ -43,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="vpyb", description="A virtual MicroPython Pyboard v1.1.")
     sub = p.add_subparsers(dest="command")
     run = sub.add_parser("run", help="start a board and serve it (the default)")
+    sub.add_parser("ports", help="list real MicroPython boards and running virtual ones")
     for parser in (p, run):
         parser.add_argument("--state", metavar="DIR", default=None,
                             help=f"board directory holding the flash image (default {default_state_dir()})")
@@ -64,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in (None, "run"):
         return _run(args)
+    if args.command == "ports":
+        from vpyb.host_tools.ports import main as ports_main
+
+        return ports_main()
     return 2
 
 

@@ -1,0 +1,54 @@
+"""Running virtual boards, so `vpyb ports` (and other tools) can find them:
+each board keeps a small JSON file in the user's runtime directory while it
+runs."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from platformdirs import user_runtime_dir
+
+
+@dataclass
+class RunningBoard:
+    pid: int
+    port: str
+    state_dir: str
+
+
+def registry_dir() -> Path:
+    d = Path(os.environ.get("VPYB_RUNTIME") or user_runtime_dir("vpyb")) / "boards"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def register(board: RunningBoard) -> Path:
+    path = registry_dir() / f"{board.pid}-{Path(board.port).name}.json"
+    path.write_text(json.dumps(asdict(board)))
+    return path
+
+
+def running_boards() -> list[RunningBoard]:
+    found = []
+    for path in sorted(registry_dir().glob("*.json")):
+        try:
+            board = RunningBoard(**json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError):
+            continue
+        if _alive(board.pid):
+            found.append(board)
+        else:
+            path.unlink(missing_ok=True)  # left behind by a killed board
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
