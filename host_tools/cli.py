@@ -48,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command")
     run = sub.add_parser("run", help="start a board and serve it (the default)")
     sub.add_parser("ports", help="list real MicroPython boards and running virtual ones")
+    con = sub.add_parser("console", help="a console for a board (virtual or real)")
+    con.add_argument("port", nargs="?", help="port or pyserial URL (default: the first board found)")
     for parser in (p, run):
         parser.add_argument("--state", metavar="DIR", default=None,
                             help=f"board directory holding the flash image (default {default_state_dir()})")
@@ -69,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in (None, "run"):
         return _run(args)
+    if args.command == "console":
+        from vpyb.host_tools.console import main as console_main
+
+        return console_main(args.port)
     if args.command == "ports":
         from vpyb.host_tools.ports import main as ports_main
 

@@ -1,0 +1,116 @@
+"""Running code at a board's friendly REPL, as a person would, but without
+the echo: each piece of code goes through paste mode (Ctrl-E ... Ctrl-D), so
+expression values print and tracebacks read exactly as at the `>>>` prompt.
+Works with any MicroPython board on a pyserial port or URL."""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import serial
+
+from .constants import CTRL_C, CTRL_D, CTRL_E, FRIENDLY_PROMPT, PASTE_BANNER
+
+# A prompt counts only when nothing follows it this long (Thonny's rule):
+# program output may itself contain ">>> ".
+PROMPT_QUIET = 0.01
+
+
+def _prompt_prefix_at_end(data: bytes) -> int:
+    """Length of the longest start of the prompt that data ends with."""
+    for k in range(min(len(FRIENDLY_PROMPT), len(data)), 0, -1):
+        if data.endswith(FRIENDLY_PROMPT[:k]):
+            return k
+    return 0
+
+
+class FriendlyRepl:
+    def __init__(self, port: str | serial.SerialBase, timeout: float = 10.0) -> None:
+        self.serial = serial.serial_for_url(port, baudrate=115200, timeout=timeout) \
+            if isinstance(port, str) else port
+        self.timeout = timeout
+        self._pending = b""  # read past the last match, not yet consumed
+
+    def close(self) -> None:
+        self.serial.close()
+
+    def _read(self) -> bytes:
+        if self._pending:
+            data, self._pending = self._pending, b""
+            return data
+        return self.serial.read(max(1, self.serial.in_waiting))
+
+    def _read_until(self, ending: bytes, timeout: float | None = None) -> bytes:
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        data = b""
+        while (i := data.find(ending)) < 0:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no {ending!r} from the board; got {data[-100:]!r}")
+            self.serial.timeout = max(0.001, deadline - time.monotonic())
+            data += self._read()
+        end = i + len(ending)
+        self._pending = data[end:]
+        return data[:end]
+
+    def sync(self) -> None:
+        """To a clean friendly prompt: leave raw mode, cancel any input."""
+        self.serial.write(b"\r\x02")
+        time.sleep(0.05)
+        self.serial.write(b"\r" + CTRL_C)
+        self._read_until(FRIENDLY_PROMPT)
+        self._drain()
+
+    def _drain(self) -> None:
+        self._pending = b""
+        self.serial.timeout = PROMPT_QUIET * 5
+        while self.serial.read(4096):
+            pass
+
+    def run(self, code: str, on_output: Callable[[bytes], None],
+            interrupted: Callable[[], bool] = lambda: False) -> None:
+        """Runs code; board output goes to on_output as it arrives (the final
+        prompt excluded).  Ctrl-C goes to the board when interrupted() turns
+        true or this process gets a KeyboardInterrupt (the user's Ctrl-C)."""
+        lines = code.replace("\r\n", "\n").rstrip("\n").split("\n")
+        self.serial.write(CTRL_E)
+        self._read_until(PASTE_BANNER)
+        for line in lines:
+            data = line.encode() + b"\r"
+            self.serial.write(data)
+            self._read_until(line.encode() + b"\r\n=== ")
+        self.serial.write(CTRL_D)
+        self._read_until(b"\r\n")
+        self._stream(on_output, interrupted)
+
+    def _stream(self, on_output: Callable[[bytes], None], interrupted: Callable[[], bool]) -> None:
+        held = b""  # a tail that may be (the start of) the final prompt
+        sent_ctrl_c = False
+        self.serial.timeout = PROMPT_QUIET
+        while True:
+            try:
+                if interrupted() and not sent_ctrl_c:
+                    raise KeyboardInterrupt
+                chunk = self._read()
+            except KeyboardInterrupt:
+                if not sent_ctrl_c:
+                    self.serial.write(CTRL_C)
+                    sent_ctrl_c = True
+                continue
+            if not chunk:  # quiet: a whole prompt ends the run
+                if held == FRIENDLY_PROMPT:
+                    return
+                if held:
+                    on_output(held)
+                    held = b""
+                continue
+            data = held + chunk
+            keep = _prompt_prefix_at_end(data)
+            held = data[len(data) - keep:]
+            if keep < len(data):
+                on_output(data[: len(data) - keep])
+
+    def eval_repr(self, expression: str) -> str:
+        """repr() of an expression, without binding `_` or any name."""
+        out: list[bytes] = []
+        self.run(f"print(repr({expression}))", out.append)
+        return b"".join(out).decode(errors="replace").strip()

@@ -1,0 +1,82 @@
+"""`vpyb console`, driven headless with prompt_toolkit's pipe input and
+dummy output against a board's real pty."""
+import io
+import threading
+import time
+
+import pytest
+from prompt_toolkit import PromptSession
+from prompt_toolkit.document import Document
+from prompt_toolkit.history import InMemoryHistory
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
+
+from vpyb.host_tools.console import BoardCompleter, Console
+
+EXIT = "\x1d"  # Ctrl-]
+
+
+@pytest.fixture
+def console(board):
+    with create_pipe_input() as inp:
+        session = PromptSession(input=inp, output=DummyOutput(), history=InMemoryHistory())
+        out = io.StringIO()
+        c = Console(board.port, out=out, session=session)
+        c.keys = inp
+        yield c
+        c.repl.close()
+
+
+def test_entries_run_with_values_echoed_and_multiline_blocks(console):
+    console.keys.send_text("1+1\r")
+    console.keys.send_text("for i in range(3):\r")
+    console.keys.send_text("print(i * 10)\r\r")
+    console.keys.send_text("1/0\r")
+    console.keys.send_text(EXIT)
+    console.loop()
+    out = console.out.getvalue()
+    assert "2\n" in out
+    assert "0\n10\n20\n" in out
+    assert 'File "<stdin>", line 1, in <module>\nZeroDivisionError: divide by zero\n' in out
+    assert console.free_heap and console.free_heap > 50000
+
+
+def test_output_streams_and_ctrl_c_interrupts(console):
+    console.repl.sync()
+    seen = []
+    threading.Timer(0.5, console._interrupt.set).start()
+    console.repl.run("import time\nwhile True:\n    print('tick')\n    time.sleep_ms(50)",
+                     seen.append, console._interrupt.is_set)
+    text = b"".join(seen).decode()
+    assert text.count("tick") >= 5
+    assert text.endswith("KeyboardInterrupt: \r\n")
+
+
+def test_file_commands_and_soft_reset(console, tmp_path):
+    src = tmp_path / "data.bin"
+    src.write_bytes(bytes(range(256)) * 3)
+    back = tmp_path / "back.bin"
+    console.keys.send_text(f"%put {src} data.bin\r")
+    console.keys.send_text("%ls\r")
+    console.keys.send_text(f"%get data.bin {back}\r")
+    console.keys.send_text("x = 5\r")
+    console.keys.send_text("\x04")  # Ctrl-D: soft reset
+    console.keys.send_text("x\r")
+    console.keys.send_text(EXIT)
+    console.loop()
+    out = console.out.getvalue()
+    assert "     768 data.bin" in out
+    assert back.read_bytes() == src.read_bytes()
+    assert "soft reset" in out and "NameError: name 'x' isn't defined" in out
+
+
+def test_completion_asks_the_board_without_touching_its_state(console):
+    console.repl.sync()
+    console.run_code("class C:\n    public_attr = 1\n    public_method = 2\nobj = C()")
+    comp = BoardCompleter(console.repl, console.busy)
+    names = [c.text for c in comp.get_completions(Document("obj.pub"), None)]
+    assert names == ["public_attr", "public_method"]
+    names = [c.text for c in comp.get_completions(Document("ob"), None)]
+    assert names == ["obj"]
+    console.run_code("_")
+    assert "obj" not in console.out.getvalue().split("\n")[-2]
