@@ -35,8 +35,24 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*$")
 CHUNK = 256  # bytes per file-transfer command, as mpremote
 
 
+def board_identity(port: str) -> str:
+    """What stays the same for a board across restarts: a virtual board's
+    state directory, a real board's USB serial number, else the port."""
+    from serial.tools import list_ports
+
+    from vpyb.device.registry import running_boards
+
+    for b in running_boards():
+        if b.port == port:
+            return "virtual:" + b.state_dir
+    for info in list_ports.comports():
+        if info.device == port and info.serial_number:
+            return f"usb:{info.vid:04x}:{info.pid:04x}:{info.serial_number}"
+    return "port:" + port
+
+
 def history_path(port: str) -> Path:
-    key = hashlib.sha256(port.encode()).hexdigest()[:12]
+    key = hashlib.sha256(board_identity(port).encode()).hexdigest()[:12]
     d = Path(user_state_dir("vpyb")) / "console-history"
     d.mkdir(parents=True, exist_ok=True)
     return d / key
@@ -188,6 +204,7 @@ class Console:
         self.out.flush()
 
     def toolbar(self) -> str:
+        # LED states join this line when the hardware model exists (issue 4).
         heap = f"{self.free_heap} B free" if self.free_heap is not None else "?"
         return f" {self.port} | friendly REPL | heap {heap} | Ctrl-C interrupt, Ctrl-] exit"
 
@@ -260,7 +277,8 @@ def main(port: str | None) -> int:
     if port is None:
         from vpyb.host_tools.ports import all_ports
 
-        found = all_ports()
+        # The board vpyb started, else the first real board.
+        found = sorted(all_ports(), key=lambda p: p.kind != "virtual")
         if not found:
             print("vpyb console: no board found; start one with `vpyb` or name a port", file=sys.stderr)
             return 1
