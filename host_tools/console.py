@@ -10,11 +10,16 @@ soft-resets the board; Ctrl-] or %exit leaves.
 from __future__ import annotations
 
 import codeop
+import contextlib
 import hashlib
+import os
 import re
+import select
 import shlex
 import sys
+import termios
 import threading
+import tty
 from pathlib import Path
 from typing import Callable, TextIO
 
@@ -92,6 +97,26 @@ def _complete_input(text: str) -> bool:
         return codeop.compile_command(text, "<stdin>", "single") is not None
     except (SyntaxError, ValueError, OverflowError):
         return True  # let the board say what is wrong
+
+
+@contextlib.contextmanager
+def _raw_keyboard():
+    """While code runs, keys go to the board as typed (raw terminal, no
+    local echo: the board echoes what input() reads, Ctrl-C is a \\x03)."""
+    fd = sys.stdin.fileno() if sys.stdin and sys.stdin.isatty() else None
+    if fd is None:
+        yield lambda: b""
+        return
+    saved = termios.tcgetattr(fd)
+    tty.setraw(fd, termios.TCSANOW)
+
+    def keys() -> bytes:
+        return os.read(fd, 1024) if select.select([fd], [], [], 0)[0] else b""
+
+    try:
+        yield keys
+    finally:
+        termios.tcsetattr(fd, termios.TCSANOW, saved)
 
 
 class _Leave(Exception):
@@ -190,8 +215,8 @@ class Console:
 
     def run_code(self, code: str) -> None:
         self._interrupt.clear()
-        with self.busy:
-            self.repl.run(code, self._show, self._interrupt.is_set)
+        with self.busy, _raw_keyboard() as keys:
+            self.repl.run(code, self._show, self._interrupt.is_set, keys)
         self._refresh_heap()
 
     def _show(self, data: bytes) -> None:

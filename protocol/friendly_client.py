@@ -67,10 +67,13 @@ class FriendlyRepl:
             pass
 
     def run(self, code: str, on_output: Callable[[bytes], None],
-            interrupted: Callable[[], bool] = lambda: False) -> None:
+            interrupted: Callable[[], bool] = lambda: False,
+            keys: Callable[[], bytes] = lambda: b"") -> None:
         """Runs code; board output goes to on_output as it arrives (the final
         prompt excluded).  Ctrl-C goes to the board when interrupted() turns
-        true or this process gets a KeyboardInterrupt (the user's Ctrl-C)."""
+        true or this process gets a KeyboardInterrupt (the user's Ctrl-C).
+        keys() gives what the user typed meanwhile, passed on to the board
+        (for input() on the board)."""
         lines = code.replace("\r\n", "\n").rstrip("\n").split("\n")
         self.serial.write(CTRL_E)
         self._read_until(PASTE_BANNER)
@@ -80,9 +83,10 @@ class FriendlyRepl:
             self._read_until(line.encode() + b"\r\n=== ")
         self.serial.write(CTRL_D)
         self._read_until(b"\r\n")
-        self._stream(on_output, interrupted)
+        self._stream(on_output, interrupted, keys)
 
-    def _stream(self, on_output: Callable[[bytes], None], interrupted: Callable[[], bool]) -> None:
+    def _stream(self, on_output: Callable[[bytes], None], interrupted: Callable[[], bool],
+                keys: Callable[[], bytes] = lambda: b"") -> None:
         held = b""  # a tail that may be (the start of) the final prompt
         sent_ctrl_c = False
         self.serial.timeout = PROMPT_QUIET
@@ -90,6 +94,9 @@ class FriendlyRepl:
             try:
                 if interrupted() and not sent_ctrl_c:
                     raise KeyboardInterrupt
+                typed = keys()
+                if typed:
+                    self.serial.write(typed.replace(b"\n", b"\r"))
                 chunk = self._read()
             except KeyboardInterrupt:
                 if not sent_ctrl_c:

@@ -39,6 +39,13 @@ def test_console_in_tmux(board, tmp_path):
         screen_shows(session, "KeyboardInterrupt")
         pane = screen_shows(session, "B free")  # the bottom toolbar, prompt back
         assert board.port in pane
+        # Keys typed while code runs reach the board: input() gets them.
+        tmux("send-keys", "-t", session, "name = input('name? ')", "Enter")
+        screen_shows(session, "name? ")
+        tmux("send-keys", "-t", session, "Ada", "Enter")
+        time.sleep(0.3)
+        tmux("send-keys", "-t", session, "name.upper()", "Enter")
+        screen_shows(session, "'ADA'")
         tmux("send-keys", "-t", session, "C-]")
         deadline = time.monotonic() + 10
         while session in tmux("list-sessions") and time.monotonic() < deadline:
