@@ -10,6 +10,7 @@ from typing import Callable
 import serial
 
 from .constants import CTRL_C, CTRL_D, CTRL_E, FRIENDLY_PROMPT, PASTE_BANNER
+from .port_reader import PortReader
 
 # A prompt counts only when nothing follows it this long (Thonny's rule):
 # program output may itself contain ">>> ".
@@ -29,42 +30,18 @@ class FriendlyRepl:
         self.serial = serial.serial_for_url(port, baudrate=115200, timeout=timeout) \
             if isinstance(port, str) else port
         self.timeout = timeout
-        self._pending = b""  # read past the last match, not yet consumed
+        self.reader = PortReader(self.serial, timeout)
 
     def close(self) -> None:
         self.serial.close()
-
-    def _read(self) -> bytes:
-        if self._pending:
-            data, self._pending = self._pending, b""
-            return data
-        return self.serial.read(max(1, self.serial.in_waiting))
-
-    def _read_until(self, ending: bytes, timeout: float | None = None) -> bytes:
-        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
-        data = b""
-        while (i := data.find(ending)) < 0:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"no {ending!r} from the board; got {data[-100:]!r}")
-            self.serial.timeout = max(0.001, deadline - time.monotonic())
-            data += self._read()
-        end = i + len(ending)
-        self._pending = data[end:]
-        return data[:end]
 
     def sync(self) -> None:
         """To a clean friendly prompt: leave raw mode, cancel any input."""
         self.serial.write(b"\r\x02")
         time.sleep(0.05)
         self.serial.write(b"\r" + CTRL_C)
-        self._read_until(FRIENDLY_PROMPT)
-        self._drain()
-
-    def _drain(self) -> None:
-        self._pending = b""
-        self.serial.timeout = PROMPT_QUIET * 5
-        while self.serial.read(4096):
-            pass
+        self.reader.read_until(FRIENDLY_PROMPT)
+        self.reader.discard(PROMPT_QUIET * 5)
 
     def run(self, code: str, on_output: Callable[[bytes], None],
             interrupted: Callable[[], bool] = lambda: False,
@@ -76,20 +53,19 @@ class FriendlyRepl:
         (for input() on the board)."""
         lines = code.replace("\r\n", "\n").rstrip("\n").split("\n")
         self.serial.write(CTRL_E)
-        self._read_until(PASTE_BANNER)
+        self.reader.read_until(PASTE_BANNER)
         for line in lines:
             data = line.encode() + b"\r"
             self.serial.write(data)
-            self._read_until(line.encode() + b"\r\n=== ")
+            self.reader.read_until(line.encode() + b"\r\n=== ")
         self.serial.write(CTRL_D)
-        self._read_until(b"\r\n")
+        self.reader.read_until(b"\r\n")
         self._stream(on_output, interrupted, keys)
 
     def _stream(self, on_output: Callable[[bytes], None], interrupted: Callable[[], bool],
                 keys: Callable[[], bytes] = lambda: b"") -> None:
         held = b""  # a tail that may be (the start of) the final prompt
         sent_ctrl_c = False
-        self.serial.timeout = PROMPT_QUIET
         while True:
             try:
                 if interrupted() and not sent_ctrl_c:
@@ -97,7 +73,7 @@ class FriendlyRepl:
                 typed = keys()
                 if typed:
                     self.serial.write(typed.replace(b"\n", b"\r"))
-                chunk = self._read()
+                chunk = self.reader.read_available(PROMPT_QUIET)
             except KeyboardInterrupt:
                 if not sent_ctrl_c:
                     self.serial.write(CTRL_C)

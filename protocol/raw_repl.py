@@ -6,6 +6,7 @@ import time
 
 import serial
 
+from .port_reader import PortReader
 from .constants import (CTRL_A, CTRL_B, CTRL_C, CTRL_D, RAW_PASTE_OK, RAW_PASTE_REQUEST,
                         RAW_PROMPT, SOFT_REBOOT)
 
@@ -27,6 +28,7 @@ class RawRepl:
         self.serial = serial.serial_for_url(port, baudrate=115200, timeout=timeout) \
             if isinstance(port, str) else port
         self.timeout = timeout
+        self.reader = PortReader(self.serial, timeout)
         self.use_raw_paste = True
         self.in_raw = False
 
@@ -41,24 +43,17 @@ class RawRepl:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    # --- reading -----------------------------------------------------
     def read_until(self, ending: bytes, timeout: float | None = None) -> bytes:
-        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
-        data = bytearray()
-        while not data.endswith(ending):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise ReplError(f"timed out waiting for {ending!r}; got {bytes(data[-200:])!r}")
-            self.serial.timeout = remaining
-            chunk = self.serial.read(max(1, min(self.serial.in_waiting, len(ending))))
-            data += chunk
-        return bytes(data)
+        try:
+            return self.reader.read_until(ending, timeout)
+        except TimeoutError as e:
+            raise ReplError(str(e)) from None
 
     # --- modes -------------------------------------------------------
     def enter(self, soft_reset: bool = False) -> None:
         self.serial.write(b"\r" + CTRL_C)
         time.sleep(0.01)
-        self.serial.reset_input_buffer()
+        self.reader.discard(0.01)
         self.serial.write(b"\r" + CTRL_A)
         self.read_until(RAW_PROMPT)
         if soft_reset:
@@ -79,7 +74,7 @@ class RawRepl:
             code = code.encode()
         if self.use_raw_paste:
             self.serial.write(RAW_PASTE_REQUEST)
-            reply = self.serial.read(2)
+            reply = self.reader.read_exactly(2)
             if reply == RAW_PASTE_OK:
                 self._raw_paste(code)
             else:
@@ -97,19 +92,18 @@ class RawRepl:
         for i in range(0, len(code), 256):
             self.serial.write(code[i : i + 256])
         self.serial.write(CTRL_D)
-        if self.serial.read(2) != b"OK":
+        if self.reader.read_exactly(2) != b"OK":
             raise ReplError("the board did not accept the code")
 
     def _raw_paste(self, code: bytes) -> None:
         # protocol-facts.md 4.2: send within the window; each \x01 grants one
         # more; a \x04 means the board ended the transfer early.
-        window = int.from_bytes(self.serial.read(2), "little")
+        window = int.from_bytes(self.reader.read_exactly(2), "little")
         remain = window  # the header grants one window; the \x01 after it another
         i = 0
         while i < len(code):
-            waiting = self.serial.in_waiting
-            if remain == 0 or waiting:
-                flow = self.serial.read(max(1, waiting))
+            if remain == 0 or self.reader.waiting():
+                flow = self.reader.read_available(self.timeout)
                 if CTRL_D in flow:
                     self.serial.write(CTRL_D)
                     return
