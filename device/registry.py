@@ -8,7 +8,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from platformdirs import user_runtime_dir
+import tempfile
 
 
 @dataclass
@@ -19,7 +19,10 @@ class RunningBoard:
 
 
 def registry_dir() -> Path:
-    d = Path(os.environ.get("VPYB_RUNTIME") or user_runtime_dir("vpyb")) / "boards"
+    # $XDG_RUNTIME_DIR where the session has one, else a per-user temp dir.
+    runtime = os.environ.get("VPYB_RUNTIME") or os.environ.get("XDG_RUNTIME_DIR")
+    base = Path(runtime) / "vpyb" if runtime else Path(tempfile.gettempdir()) / f"vpyb-{os.getuid()}"
+    d = base / "boards"
     d.mkdir(parents=True, exist_ok=True)
     return d
 
