@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-
-import tempfile
 
 
 @dataclass
