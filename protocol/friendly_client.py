@@ -10,7 +10,7 @@ from typing import Callable
 import serial
 
 from .constants import CTRL_C, CTRL_D, CTRL_E, FRIENDLY_PROMPT, PASTE_BANNER
-from .port_reader import PortReader
+from .port_reader import PortReader, open_port
 
 # A prompt counts only when nothing follows it this long (Thonny's rule):
 # program output may itself contain ">>> ".
@@ -27,8 +27,7 @@ def _prompt_prefix_at_end(data: bytes) -> int:
 
 class FriendlyRepl:
     def __init__(self, port: str | serial.SerialBase, timeout: float = 10.0) -> None:
-        self.serial = serial.serial_for_url(port, baudrate=115200, timeout=timeout) \
-            if isinstance(port, str) else port
+        self.serial = open_port(port, timeout)
         self.timeout = timeout
         self.reader = PortReader(self.serial, timeout)
 

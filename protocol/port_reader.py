@@ -7,6 +7,14 @@ import time
 import serial
 
 
+def open_port(port: str | serial.SerialBase, timeout: float) -> serial.SerialBase:
+    """A pyserial port for a device path or URL (pty, socket://, rfc2217://);
+    an already open port is used as it is."""
+    if isinstance(port, str):
+        return serial.serial_for_url(port, baudrate=115200, timeout=timeout)
+    return port
+
+
 class PortReader:
     def __init__(self, port: serial.SerialBase, timeout: float) -> None:
         self.port = port

@@ -6,7 +6,7 @@ import time
 
 import serial
 
-from .port_reader import PortReader
+from .port_reader import PortReader, open_port
 from .constants import (CTRL_A, CTRL_B, CTRL_C, CTRL_D, RAW_PASTE_OK, RAW_PASTE_REQUEST,
                         RAW_PROMPT, SOFT_REBOOT)
 
@@ -25,8 +25,7 @@ class RemoteError(ReplError):
 
 class RawRepl:
     def __init__(self, port: str | serial.SerialBase, timeout: float = 10.0) -> None:
-        self.serial = serial.serial_for_url(port, baudrate=115200, timeout=timeout) \
-            if isinstance(port, str) else port
+        self.serial = open_port(port, timeout)
         self.timeout = timeout
         self.reader = PortReader(self.serial, timeout)
         self.use_raw_paste = True

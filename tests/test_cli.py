@@ -5,7 +5,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import BoardProcess, mpremote
+from conftest import mpremote
 
 
 def test_ready_line_then_clean_exit_on_sigterm(start_board):

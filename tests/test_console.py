@@ -2,7 +2,6 @@
 dummy output against a board's real pty."""
 import io
 import threading
-import time
 
 import pytest
 from prompt_toolkit import PromptSession

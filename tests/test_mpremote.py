@@ -1,6 +1,5 @@
 """mpremote, unchanged, against a board started with `vpyb run`."""
 import hashlib
-import os
 import random
 import time
 

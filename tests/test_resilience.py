@@ -1,5 +1,4 @@
 """Faults: a crashing core, a client that goes away, garbage on the line."""
-import os
 import random
 import time
 
