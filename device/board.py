@@ -2,6 +2,7 @@
 pytest plugin are thin layers on."""
 from __future__ import annotations
 
+import hashlib
 import shutil
 import sys
 import tempfile
@@ -14,6 +15,8 @@ from . import romfs
 from .core import Core, CoreConfig, core_arch, pool_heapsize
 from .endpoint_pty import PtyEndpoint
 from .flash import FLASH_BYTES, ensure_image
+from .hardware import Hardware, I2CBus, Led, Pin, SPIBus, UARTPort
+from .models.mma7660 import MMA7660
 from .wire import Wire
 
 PYBV11_GC_POOL = 103168  # "GC: total" of a real PYBv1.1 (pyboard-facts.md section 2)
@@ -47,6 +50,9 @@ class VirtualBoard:
         self._prompt = threading.Event()
         self._endpoint: PtyEndpoint | None = None
         self._wire: Wire | None = None
+        # The hardware exists before power-on, so models can be wired first.
+        uid = hashlib.sha256(str(self.state_dir.resolve()).encode()).digest()[:12]
+        self.hardware = Hardware(uid, self._log)
 
     # --- life cycle --------------------------------------------------
     def start(self, timeout: float = 2.0) -> "VirtualBoard":
@@ -54,7 +60,8 @@ class VirtualBoard:
         self.flash_image = ensure_image(self.state_dir / "flash.img", self.flash_size)
         self._rom = romfs.firmware_image(core_arch(self.micropython))
         self._endpoint = PtyEndpoint(self.link)
-        self._wire = Wire(self._endpoint.master, self._new_core, self._prompt.set, self._log)
+        self._wire = Wire(self._endpoint.master, self._new_core, self.hardware, self._prompt.set,
+                          self._log)
         self._wire.start()
         if not self._prompt.wait(timeout) and self._wire.core.exited() is not None:
             self.stop()
@@ -68,7 +75,7 @@ class VirtualBoard:
         cause = 2 if self._wire else 1
         config = CoreConfig(self._rom, self.flash_image, pool_heapsize(self.heap), self.fs,
                             self.micropython, cause)
-        return Core(config)
+        return Core(config, self.hardware.regs.fd)
 
     def stop(self) -> None:
         if self._wire:
@@ -77,6 +84,7 @@ class VirtualBoard:
         if self._endpoint:
             self._endpoint.close()
             self._endpoint = None
+        self.hardware.close()
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
 
@@ -104,3 +112,40 @@ class VirtualBoard:
 
     def wait_prompt(self, timeout: float = 10.0) -> bool:
         return self._prompt.wait(timeout)
+
+    # --- the hardware, from outside --------------------------------------
+    def i2c(self, bus: int | str | None = None, *, scl: str | None = None,
+            sda: str | None = None) -> I2CBus:
+        """An I2C bus: `i2c(1)`, `i2c('Y')`, or a SoftI2C's `i2c(scl='X1', sda='X2')`."""
+        return self.hardware.i2c(bus, scl=scl, sda=sda)
+
+    def spi(self, bus: int | str | None = None, *, sck: str | None = None) -> SPIBus:
+        return self.hardware.spi(bus, sck=sck)
+
+    def uart(self, unit: int | str) -> UARTPort:
+        return self.hardware.uart(unit)
+
+    def pin(self, name: str) -> Pin:
+        return Pin(self.hardware, name)
+
+    def led(self, n: int) -> Led:
+        if n not in (1, 2, 3, 4):
+            raise ValueError(f"LED({n}) doesn't exist")
+        return Led(self.hardware, n)
+
+    def jumper(self, a: str, b: str) -> None:
+        self.hardware.jumper(a, b)
+
+    def set_adc(self, pin_or_channel: str | int, value: int) -> None:
+        """The 12-bit reading (0..4095) an ADC channel gives."""
+        self.hardware.set_adc(pin_or_channel, value)
+
+    def press_switch(self) -> None:
+        self.pin("SW").drive(0)
+
+    def release_switch(self) -> None:
+        self.pin("SW").release()
+
+    @property
+    def accel(self) -> MMA7660:
+        return self.hardware.accel

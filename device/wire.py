@@ -15,6 +15,8 @@ import time
 from typing import Callable
 
 from .core import Core, describe_exit
+from .hardware import Hardware
+from .side_channel import PROMPT, ProtocolError, RequestReader
 
 CDC_TX_TIMEOUT = 0.5
 CHUNK = 65536
@@ -24,13 +26,14 @@ _ERR = select.POLLERR | select.POLLHUP | select.POLLNVAL
 
 
 class Wire:
-    def __init__(self, endpoint_fd: int, start_core: Callable[[], Core],
+    def __init__(self, endpoint_fd: int, start_core: Callable[[], Core], hardware: Hardware,
                  on_prompt: Callable[[], None], log: Callable[[str], None]) -> None:
         self._ep = endpoint_fd
         self._start_core = start_core
+        self._hw = hardware
         self._on_prompt = on_prompt
         self._log = log
-        self.core = start_core()
+        self.core = self._boot()
         self._wake_r, self._wake_w = os.pipe()
         self._poll = self._new_poll()
         self._to_core = b""
@@ -67,7 +70,7 @@ class Wire:
     def _new_poll(self) -> select.poll:
         p = select.poll()
         p.register(self._wake_r, _IN)
-        p.register(self.core.side, _IN)
+        p.register(self.core.side.fileno(), _IN)
         p.register(self._ep, _IN)
         p.register(self.core.master, _IN)
         self._masks = {self._ep: _IN, self.core.master: _IN}
@@ -85,26 +88,48 @@ class Wire:
         self._set_mask(self._ep, (_OUT if self._to_ep or self._discarding else 0)
                        | (0 if self._to_core else _IN))
         self._set_mask(core.master, (0 if self._to_ep else _IN) | (_OUT if self._to_core else 0))
-        timeout = int(CDC_TX_TIMEOUT * 1000) if self._to_ep else None
-        for fd, ev in self._poll.poll(timeout):
+        timeout = CDC_TX_TIMEOUT if self._to_ep else None
+        timer = self._hw.next_timer()
+        if timer is not None and (timeout is None or timer < timeout):
+            timeout = timer
+        for fd, ev in self._poll.poll(None if timeout is None else int(timeout * 1000 + 0.999)):
             if fd == self._wake_r:
                 os.read(self._wake_r, 64)
-            elif fd == core.side:
+            elif fd == core.side.fileno():
                 self._side(core)
             elif fd == self._ep:
                 self._endpoint_event(ev)
             elif fd == core.master:
                 self._core_event(core, ev)
+        self._hw.tick_timers()
         if self._to_ep and time.monotonic() - self._ep_blocked_since > CDC_TX_TIMEOUT:
             self._to_ep = b""
             self._discarding = True
         if core.exited() is not None and not self._stopping:
             self._restart(core)
 
-    def _side(self, core: Core) -> None:
-        data = os.read(core.side, 4096)
-        if b"P" in data:
+    def _boot(self) -> Core:
+        core = self._start_core()
+        self._hw.core_started(core.events)
+        self._requests = RequestReader(self._request)
+        return core
+
+    def _request(self, kind: int, payload: bytes) -> bytes | None:
+        if kind == PROMPT:
             self._on_prompt()
+            return None
+        return self._hw.handle(kind, payload)
+
+    def _side(self, core: Core) -> None:
+        try:
+            data = core.side.recv(65536)
+            for reply in self._requests.feed(data):
+                core.side.sendall(reply)
+        except ProtocolError as e:
+            self._log(f"side channel: {e}; resetting the board")
+            core.proc.kill()
+        except OSError:
+            pass  # the core is gone; _restart follows
 
     def _endpoint_event(self, ev: int) -> None:
         if ev & _OUT:
@@ -164,7 +189,7 @@ class Wire:
         self._log(describe_exit(core.proc.returncode))
         core.stop()
         self._to_core = b""
-        self.core = self._start_core()
+        self.core = self._boot()
         self._poll = self._new_poll()
         if self._to_ep:
             self._flush_to_ep()

@@ -23,18 +23,23 @@ _TCSANOW = const(0)
 _POLLIN = const(1)
 _GET_FILENO = const(10)
 _POLL = const(3)
+_EVENT_FD = const(4)
 
 
 class Console:
-    def __init__(self, rx_buf, fd_in, fd_out):
+    def __init__(self, rx_buf, fd_in, fd_out, on_event):
+        # on_event: handles the host's events, which also wake a waiting REPL
+        # (IRQ callbacks run at the prompt, as on the board).
         self._in = fd_in
         self._out = fd_out
         self._rx = rx_buf
         self._rx_mv = memoryview(rx_buf)
         self._head = 0
         self._tail = 0
+        self._on_event = on_event
         self._poll = select.poll()
         self._poll.register(fd_in, _POLLIN)
+        self._poll.register(_EVENT_FD, _POLLIN)
         self._attrs = termios.tcgetattr(0)
         self._intr = 3
         self.disarm()
@@ -44,6 +49,7 @@ class Console:
         # Only called with the buffer empty, so the whole buffer is free.
         if not self._poll.poll(timeout_ms):
             return 0
+        self._on_event()
         n = self._in.readinto(self._rx_mv) or 0
         self._head = 0
         self._tail = n

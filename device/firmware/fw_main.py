@@ -18,11 +18,18 @@ import fw_imports
 import fw_machine
 import fw_micropython
 import fw_os
+import fw_onboard
+import fw_pins
 import fw_pyb
 import fw_raw
 import fw_readline
+import fw_regs
+import fw_side
+import fw_stm
 import fw_sys
 import fw_time
+import fw_timer
+import fw_uart
 import fw_vfs
 
 _FRIENDLY = const(0)
@@ -32,13 +39,12 @@ _SYS_PATH = ("", ".frozen", "/flash", "/flash/lib")
 
 
 class Board:
-    def __init__(self, con, code_buf, rom, bdev, fs_kind, side):
+    def __init__(self, con, code_buf, rom, bdev, fs_kind):
         self.con = con
         self.code_buf = code_buf
         self.rom = rom
         self.bdev = bdev
         self.fs_kind = fs_kind
-        self.side = side
         self.banner = fw_identity.BANNER
         self.readline = fw_readline.Readline(con, self._complete)
         self.mode = _FRIENDLY
@@ -56,16 +62,22 @@ class Board:
             micropython.heap_unlock()
 
 
-def main(rom, ram, flash, fs_kind, side, reset_cause):
+def main(rom, ram, flash, fs_kind, side, reset_cause, regs):
     # rom: the firmware's VfsRom; ram: memory outside the heap for buffers;
-    # flash: memory or (file, size) for /flash; side: the host side channel.
-    con = fw_console.Console(memoryview(ram)[:4096], _sys.stdin.buffer, _sys.stdout.buffer)
+    # flash: memory or (file, size) for /flash; side: the host side channel;
+    # regs: address of the register file's private page (None: no hardware).
+    fw_side.init(side)
+    if regs is not None:
+        fw_regs.init(regs)
+        fw_onboard.power_on()
+    con = fw_console.Console(memoryview(ram)[:4096], _sys.stdin.buffer, _sys.stdout.buffer,
+                             fw_side.drain)
     bdev = (
         fw_flash.FileBlockDevice(flash[0], flash[1])
         if isinstance(flash, tuple)
         else fw_flash.MemoryBlockDevice(flash)
     )
-    board = Board(con, memoryview(ram)[4096:], rom, bdev, fs_kind, side)
+    board = Board(con, memoryview(ram)[4096:], rom, bdev, fs_kind)
     fw_machine._state["reset_cause"] = reset_cause
     _install_modules(board)
     modules = tuple(_sys.modules)
@@ -98,6 +110,7 @@ def _install_modules(board):
             "machine": fw_machine,
             "micropython": fw_micropython,
             "pyb": fw_pyb,
+            "stm": fw_stm,
         }
     )
     real_open = builtins.open
@@ -146,7 +159,7 @@ def _run(board, first, modules):
         return
     if board.mode == _FRIENDLY and _run_file(board, fw_pyb._main_file[0]) == fw_exec.FORCED_EXIT:
         return
-    board.side.write(b"P")  # the board is at its prompt
+    fw_side.request(fw_side.PROMPT, b"", reply=False)  # the board is at its prompt
     while True:
         if board.mode == _RAW:
             r = fw_raw.raw_repl(board)
@@ -171,6 +184,9 @@ def _reset_state(board, modules):
     fw_sys.ps2 = "... "
     fw_pyb._main_file[0] = "main.py"
     board.con.disarm()
+    fw_pins.reset()
+    fw_uart.reset()
+    fw_timer.reset()
     board.g = {"__name__": "__main__"}
     board.unlock_heap()
     gc.enable()

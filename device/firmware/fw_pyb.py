@@ -1,10 +1,37 @@
-# The board's `pyb` module: timing, reset and identity.  The peripheral
-# classes arrive with the hardware model; until then using one is an error.
+# The board's `pyb` module (ports/stm32/modpyb.c): timing, reset, identity
+# and the peripheral classes, shared with `machine` where the port shares them.
 __name__ = "pyb"
 
+import fw_adc
+import fw_bus
+import fw_i2c
 import fw_machine
+import fw_onboard
 import fw_os
+import fw_pins
+import fw_spi
 import fw_time
+import fw_timer
+import fw_uart
+
+Pin = fw_pins.Pin
+ExtInt = fw_pins.ExtInt
+LED = fw_onboard.LED
+Switch = fw_onboard.Switch
+Accel = fw_onboard.Accel
+UART = fw_uart.UART
+I2C = type("I2C", (fw_i2c.PybI2C,), {})
+SPI = type("SPI", (fw_spi.PybSPI,), {})
+ADC = fw_adc.ADC
+Timer = fw_timer.Timer
+ADCAll = fw_bus.unmodelled("ADCAll")
+DAC = fw_bus.unmodelled("DAC")
+CAN = fw_bus.unmodelled("CAN")
+Servo = fw_bus.unmodelled("Servo")
+LCD = fw_bus.unmodelled("LCD")
+SD = SDCard = fw_bus.unmodelled("SDCard")
+USB_HID = fw_bus.unmodelled("USB_HID")
+USB_VCP = fw_bus.unmodelled("USB_VCP")
 
 RTC = fw_machine.RTC
 hard_reset = fw_machine.reset
@@ -43,3 +70,12 @@ def have_cdc():
 
 def wfi():
     fw_time.sleep_ms(1)
+
+
+def repl_uart(uart=None):
+    # The REPL stays on the USB VCP.
+    if uart is not None:
+        raise NotImplementedError("the REPL on a UART is not modelled")
+
+
+rng = fw_machine.rng

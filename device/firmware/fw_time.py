@@ -3,13 +3,19 @@
 __name__ = "time"
 
 import time as _time
+import fw_side
 from micropython import const
 
 _EPOCH_OFFSET = const(946684800)
 
-sleep = _time.sleep
-sleep_ms = _time.sleep_ms
-sleep_us = _time.sleep_us
+# Sleeps keep handling the host's events, so IRQs fire while code sleeps.
+sleep_ms = fw_side.wait_ms
+sleep_us = fw_side.wait_us
+
+
+def sleep(secs):
+    fw_side.wait_us(int(secs * 1000000))
+
 ticks_ms = _time.ticks_ms
 ticks_us = _time.ticks_us
 ticks_cpu = _time.ticks_cpu

@@ -1,0 +1,75 @@
+# Peripheral ids as the stm32 port takes them, and one object per unit.
+import micropython
+import sys
+
+
+
+def unit(kind, id, names, valid):
+    # An int unit number from an int or a board name, else the board's error.
+    if isinstance(id, str):
+        for name, n in names:
+            if name == id:
+                return n
+        raise ValueError("%s(%s) doesn't exist" % (kind, id))
+    if id not in valid:
+        raise ValueError("%s(%d) doesn't exist" % (kind, id))
+    return id
+
+
+def single(cls, table, key):
+    # The object for a unit: created once, as the port's static objects are.
+    o = table.get(key)
+    if o is None:
+        o = object.__new__(cls)
+        o._init_done = False
+        table[key] = o
+    return o
+
+
+class Unmodelled:
+    # A class the board has but vpyb does not model: using it says so.
+    def __init__(self, *args, **kw):
+        raise NotImplementedError("%s is not modelled on the virtual board" % self._what)
+
+
+def unmodelled(name):
+    return type(name, (Unmodelled,), {"_what": name})
+
+
+class Irq:
+    # What .irq() returns (shared/runtime/mpirq.c): a hard handler runs at
+    # once with the heap locked, a soft one is scheduled.
+    def __init__(self, handler, trigger, hard, arg, label):
+        self.handler = handler
+        self._trigger = trigger
+        self.hard = hard
+        self.arg = arg
+        self.label = label
+        self.enabled = True
+        self._flags = 0
+
+    def trigger(self, t=None):
+        if t is None:
+            return self._trigger
+        self._trigger = t
+
+    def flags(self):
+        return self._flags
+
+    def fire(self, flags=0):
+        self._flags = flags
+        if self.handler is None or not self.enabled:
+            return
+        if not self.hard:
+            micropython.schedule(self.handler, self.arg)
+            return
+        micropython.heap_lock()
+        try:
+            self.handler(self.arg)
+        except Exception as e:
+            micropython.heap_unlock()
+            print("uncaught exception in %s" % self.label)
+            sys.print_exception(e)
+            self.enabled = False
+            return
+        micropython.heap_unlock()

@@ -1,0 +1,347 @@
+"""The board's hardware as the host models it: buses with attached device
+models, UART ends, pins the outside world drives, LEDs, ADC inputs, timers.
+
+It answers the firmware's side-channel requests (on the wire thread) and is
+what `VirtualBoard.i2c(1)`, `.pin('X1')`, `.led(2)`... return views of.
+"""
+from __future__ import annotations
+
+import os
+import struct
+import threading
+import time
+from typing import Callable
+
+from . import pins as pin_names
+from . import side_channel as sc
+from .models.base import I2CDevice, I2CNack, I2CTimeout, SPIDevice, UARTPeer
+from .models.mma7660 import MMA7660
+from .regfile import GPIO_BASE, GPIO_IDR, GPIO_STRIDE, RegisterFile
+
+ENODEV, ETIMEDOUT, EIO = 19, 110, 5
+I2C_BUSES = {1: ("B6", "B7"), 2: ("B10", "B11"), "X": ("B6", "B7"), "Y": ("B10", "B11")}
+SPI_BUSES = {1: "A5", 2: "B13", "X": "A5", "Y": "B13"}
+UART_PINS = {1: ("B6", "B7"), 2: ("A2", "A3"), 3: ("B10", "B11"), 4: ("A0", "A1"), 6: ("C6", "C7")}
+UART_NAMES = {"XA": 4, "XB": 1, "YA": 6, "YB": 3}
+LED_PINS = {1: "A13", 2: "A14", 3: "A15", 4: "B4"}
+
+
+class I2CBus:
+    """An I2C bus (named by its SCL/SDA pins) and the devices on it."""
+
+    def __init__(self, hw: "Hardware") -> None:
+        self._hw = hw
+        self.devices: dict[int, I2CDevice] = {}
+        self._power: dict[int, int] = {}
+        self.stuck = False  # fault: every transfer times out
+
+    def attach(self, addr: int, device: I2CDevice, power: str | None = None) -> I2CDevice:
+        """Puts a device at addr; with `power`, it answers only while that pin is high."""
+        if not 0 <= addr <= 0x7F:
+            raise ValueError("an I2C address is 7 bits")
+        self.devices[addr] = device
+        if power:
+            self._power[addr] = pin_names.index(power)
+        return device
+
+    def detach(self, addr: int) -> None:
+        self.devices.pop(addr, None)
+        self._power.pop(addr, None)
+
+    def present(self, addr: int) -> I2CDevice | None:
+        dev = self.devices.get(addr)
+        power = self._power.get(addr)
+        if dev is not None and power is not None and not self._hw.level(power):
+            return None
+        return dev
+
+    def scan(self) -> bytes:
+        return bytes(a for a in range(0x08, 0x78) if self.present(a) is not None)
+
+    def transfer(self, addr: int, data: bytes, nread: int) -> bytes:
+        if self.stuck:
+            return struct.pack("<BH", ETIMEDOUT, 0)
+        dev = self.present(addr)
+        if dev is None:
+            return struct.pack("<BH", ENODEV, 0)
+        try:
+            acked = dev.write(data) if data else 0
+            got = dev.read(nread) if nread else b""
+        except I2CNack:
+            return struct.pack("<BH", ENODEV, 0)
+        except I2CTimeout:
+            return struct.pack("<BH", ETIMEDOUT, 0)
+        return struct.pack("<BH", 0, acked) + bytes(got[:nread]).ljust(nread, b"\xff")
+
+
+class SPIBus:
+    """An SPI bus (named by its SCK pin); each device has a chip-select pin."""
+
+    def __init__(self, hw: "Hardware") -> None:
+        self._hw = hw
+        self.devices: list[tuple[int, SPIDevice]] = []
+        self._selected: set[int] = set()
+        self._seen: set[int] = set()
+
+    def attach(self, device: SPIDevice, cs: str) -> SPIDevice:
+        pin = pin_names.index(cs)
+        self.devices.append((pin, device))
+        self._hw.regs.watch(pin)
+        return device
+
+    def pin_changed(self, port: int, odr: int) -> None:
+        # The ODR value the firmware reported: CS edges in the order they came
+        # (the live register may already be further on).
+        for pin, dev in self.devices:
+            if pin // 16 == port:
+                self._set_cs(pin, dev, odr >> (pin % 16) & 1)
+
+    def _set_cs(self, pin: int, dev: SPIDevice, level: int) -> None:
+        if not level and pin not in self._selected:
+            self._selected.add(pin)
+            dev.select()
+        elif level and pin in self._selected:
+            self._selected.discard(pin)
+            dev.deselect()
+
+    def transfer(self, data: bytes) -> bytes:
+        out = b"\xff" * len(data)
+        for pin, dev in self.devices:
+            if pin not in self._seen:  # CS set before the device was attached
+                self._seen.add(pin)
+                self._set_cs(pin, dev, self._hw.level(pin))
+            if pin in self._selected:
+                out = bytes(dev.transfer(data))[:len(data)].ljust(len(data), b"\xff")
+        return out
+
+
+class UARTPort:
+    """A board UART's far end: `peer` is the model or bridge wired to it."""
+
+    def __init__(self, hw: "Hardware", unit: int) -> None:
+        self._hw = hw
+        self.unit = unit
+        self.tx, self.rx = (pin_names.index(p) for p in UART_PINS[unit])
+        self.enabled = False
+        self.baudrate = 0
+        self._peer: UARTPeer | None = None
+        self.sent = bytearray()  # everything the board transmitted (for tests)
+
+    @property
+    def peer(self) -> UARTPeer | None:
+        return self._peer
+
+    @peer.setter
+    def peer(self, peer: UARTPeer | None) -> None:
+        if self._peer is not None:
+            self._peer.attached(lambda data: None)
+        self._peer = peer
+        if peer is not None:
+            peer.attached(self.send)
+
+    def send(self, data: bytes) -> None:
+        """Bytes arriving at the board's RX (dropped while it is not enabled)."""
+        if self.enabled:
+            step = sc.MAX_PAYLOAD - 1
+            for at in range(0, len(data), step):
+                self._hw.event(sc.EV_UART, bytes((self.unit,)) + data[at:at + step])
+
+    def transmitted(self, data: bytes) -> None:
+        self.sent += data
+        if self._peer is not None:
+            self._peer.receive(data)
+        for port in self._hw.uarts.values():  # a jumper from our TX to a UART's RX
+            if self._hw.jumpers.get(self.tx) == port.rx:
+                port.send(data)
+
+
+class Pin:
+    """A board pin from outside: drive it, let go of it, read its level."""
+
+    def __init__(self, hw: "Hardware", name: str) -> None:
+        self._hw = hw
+        self.name = name
+        self.index = pin_names.index(name)
+
+    def drive(self, level: int | bool) -> None:
+        self._hw.drive(self.index, 1 if level else 0)
+
+    def release(self) -> None:
+        self._hw.drive(self.index, None)
+
+    @property
+    def value(self) -> int:
+        return self._hw.level(self.index)
+
+    def __repr__(self) -> str:
+        return f"<pin {self.name} ({pin_names.cpu_name(self.index)}) = {self.value}>"
+
+
+class Led:
+    def __init__(self, hw: "Hardware", n: int) -> None:
+        self._hw = hw
+        self.n = n
+        self._pin = pin_names.index(LED_PINS[n])
+
+    @property
+    def intensity(self) -> int:
+        pwm = self._hw.regs.led_intensity(self.n)
+        return pwm or 255 * self._hw.level(self._pin)
+
+    @property
+    def on(self) -> bool:
+        return self.intensity > 0
+
+
+class Hardware:
+    def __init__(self, unique_id: bytes, log: Callable[[str], None]) -> None:
+        self.regs = RegisterFile(unique_id)
+        self._log = log
+        self.jumpers: dict[int, int] = {}
+        self.i2c_buses: dict[tuple[int, int], I2CBus] = {}
+        self.spi_buses: dict[int, SPIBus] = {}
+        self.uarts = {n: UARTPort(self, n) for n in UART_PINS}
+        self._events_fd: int | None = None
+        self._lock = threading.Lock()
+        self._timers: dict[int, tuple[float, bool, float]] = {}  # slot: period, oneshot, due
+        self.dropped_events = 0
+        self.accel = self.i2c(1).attach(76, MMA7660(), power="MMA_AVDD")
+
+    # --- wiring --------------------------------------------------------
+    def i2c(self, bus: int | str | None = None, *, scl: str | None = None,
+            sda: str | None = None) -> I2CBus:
+        if bus is not None:
+            if bus not in I2C_BUSES:
+                raise ValueError(f"I2C({bus}) doesn't exist")
+            scl, sda = I2C_BUSES[bus]
+        if scl is None or sda is None:
+            raise ValueError("name a bus: i2c(1) or i2c(scl='X1', sda='X2')")
+        key = (pin_names.index(scl), pin_names.index(sda))
+        return self.i2c_buses.setdefault(key, I2CBus(self))
+
+    def spi(self, bus: int | str | None = None, *, sck: str | None = None) -> SPIBus:
+        if bus is not None:
+            if bus not in SPI_BUSES:
+                raise ValueError(f"SPI({bus}) doesn't exist")
+            sck = SPI_BUSES[bus]
+        if sck is None:
+            raise ValueError("name a bus: spi(1) or spi(sck='X6')")
+        return self.spi_buses.setdefault(pin_names.index(sck), SPIBus(self))
+
+    def uart(self, unit: int | str) -> UARTPort:
+        n = UART_NAMES.get(unit, unit) if isinstance(unit, str) else unit
+        if n not in self.uarts:
+            raise ValueError(f"UART({unit}) doesn't exist")
+        return self.uarts[n]
+
+    def jumper(self, a: str, b: str) -> None:
+        """Wires two pins together, like a jumper wire between them."""
+        pa, pb = pin_names.index(a), pin_names.index(b)
+        self.jumpers[pa] = pb
+        self.jumpers[pb] = pa
+        pairs = sorted({tuple(sorted(p)) for p in self.jumpers.items()})
+        self.regs.set_jumpers(pairs)
+
+    # --- pins ------------------------------------------------------------
+    def level(self, pin: int) -> int:
+        return pin_names.level(self.regs, pin, self.jumpers)
+
+    def drive(self, pin: int, level: int | None) -> None:
+        self.regs.drive(pin, level)
+        port = pin // 16
+        self.regs.write32(GPIO_BASE + port * GPIO_STRIDE + GPIO_IDR,
+                          pin_names.input_register(self.regs, port, self.jumpers))
+        self.event(sc.EV_PIN, bytes((port,)))
+
+    def set_adc(self, pin_or_channel: str | int, value: int) -> None:
+        ch = pin_or_channel
+        if isinstance(ch, str):
+            cpu = pin_names.cpu_name(pin_names.index(ch))
+            if cpu not in pin_names.ADC_CHANNELS:
+                raise ValueError(f"Pin({cpu}) doesn't have ADC capabilities")
+            ch = pin_names.ADC_CHANNELS[cpu]
+        self.regs.set_adc(ch, value)
+
+    # --- the core's side ---------------------------------------------------
+    def core_started(self, events_fd: int) -> None:
+        """A new core (power-on or reset): MCU state back to reset values."""
+        with self._lock:
+            self._events_fd = events_fd
+        self.regs.power_on()
+        self._timers.clear()
+        for port in self.uarts.values():
+            port.enabled = False
+
+    def event(self, kind: int, payload: bytes) -> None:
+        with self._lock:
+            if self._events_fd is None:
+                return
+            try:
+                os.write(self._events_fd, sc.event(kind, payload))
+            except (BlockingIOError, BrokenPipeError, OSError):
+                self.dropped_events += 1  # the board is not taking events: lost, as an overrun
+
+    def handle(self, kind: int, p: bytes) -> bytes | None:
+        """Answers one firmware request (on the wire thread)."""
+        try:
+            return self._handle(kind, p)
+        except Exception as e:  # a model's bug must not take the board down
+            self._log(f"peripheral model failed: {e!r}")
+            return struct.pack("<BH", EIO, 0) if kind == sc.I2C_XFER else b""
+
+    def _handle(self, kind: int, p: bytes) -> bytes | None:
+        if kind == sc.I2C_XFER:
+            nread = p[3] | (p[4] & 0x7F) << 8
+            return self.i2c_buses.get((p[0], p[1]), I2CBus(self)).transfer(p[2], p[5:], nread)
+        if kind == sc.I2C_SCAN:
+            bus = self.i2c_buses.get((p[0], p[1]))
+            return bus.scan() if bus else b""
+        if kind == sc.SPI_XFER:
+            bus = self.spi_buses.get(p[0])
+            return bus.transfer(p[1:]) if bus else b"\xff" * (len(p) - 1)
+        if kind == sc.UART_WRITE:
+            self.uarts[p[0]].transmitted(p[1:])
+            return b""
+        if kind == sc.UART_INIT:
+            port = self.uarts[p[0]]
+            port.enabled = bool(p[4])
+            port.baudrate = int.from_bytes(p[5:9], "little")
+            return b""
+        if kind == sc.PIN_CHANGED:
+            for bus in self.spi_buses.values():
+                bus._seen.update(pin for pin, _ in bus.devices if pin // 16 == p[0])
+                bus.pin_changed(p[0], p[1] | p[2] << 8)
+            return None
+        if kind == sc.TIMER_SET:
+            slot, oneshot, period_us = p[0], p[1], int.from_bytes(p[2:6], "little")
+            if period_us:
+                period = period_us / 1e6
+                self._timers[slot] = (period, bool(oneshot), time.monotonic() + period)
+            else:
+                self._timers.pop(slot, None)
+            return b""
+        raise ValueError(f"unknown request kind {kind}")
+
+    # --- timers (driven by the wire's poll loop) ---------------------------
+    def next_timer(self) -> float | None:
+        """Seconds until the next timer tick, or None."""
+        if not self._timers:
+            return None
+        return max(0.0, min(due for _, _, due in self._timers.values()) - time.monotonic())
+
+    def tick_timers(self) -> None:
+        now = time.monotonic()
+        for slot, (period, oneshot, due) in list(self._timers.items()):
+            if due <= now:
+                self.event(sc.EV_TIMER, bytes((slot,)))
+                if oneshot:
+                    del self._timers[slot]
+                else:
+                    # Late ticks are not made up, as a busy MCU misses IRQs.
+                    self._timers[slot] = (period, oneshot, due + period if due + period > now else now + period)
+
+    def close(self) -> None:
+        for port in self.uarts.values():
+            if port.peer is not None:
+                port.peer.close()
+        self.regs.close()

@@ -1,0 +1,151 @@
+"""The board's register file: memory shared by the core and the host.
+
+The core maps it at the STM32F405's own addresses (so `stm.GPIOA` and a
+viper `ptr16` reach it as on hardware); the host maps the same pages and sees
+every write at once (LEDs, output pins) and writes what the outside world
+drives (input levels, ADC values).  Layout is mirrored in firmware/fw_regs.py
+(tests/test_hardware.py checks the two agree).
+"""
+from __future__ import annotations
+
+import mmap
+import os
+import struct
+import tempfile
+
+# (core address, size) of each modelled MCU region, in file order.
+REGIONS = (
+    (0x40000000, 0x80000),  # APB1, APB2, AHB1: timers, UARTs, GPIO, RCC, backup SRAM
+    (0x50000000, 0x61000),  # AHB2: USB OTG FS, RNG
+    (0x1FFF7000, 0x1000),   # system memory: OTP, unique ID, flash size
+    (0xE0042000, 0x1000),   # DBGMCU
+)
+PRIVATE_SIZE = 0x1000  # vpyb's own page: what no MCU register holds
+MCU_SIZE = sum(size for _, size in REGIONS)
+FILE_SIZE = MCU_SIZE + PRIVATE_SIZE
+
+GPIO_BASE = 0x40020000
+GPIO_STRIDE = 0x400
+GPIO_MODER, GPIO_OTYPER, GPIO_PUPDR, GPIO_IDR, GPIO_ODR = 0x00, 0x04, 0x0C, 0x10, 0x14
+PORTS = 9  # A..I
+UID_ADDR = 0x1FFF7A10
+FLASH_SIZE_ADDR = 0x1FFF7A22
+
+# Offsets in the private page.
+P_EXT_LEVEL = 0x10   # u16[PORTS]: level the outside world drives on each pin
+P_EXT_DRIVEN = 0x30  # u16[PORTS]: which pins the outside world drives
+P_JUMPERS = 0x50     # u8[32][2]: wired pin pairs (pin index = port*16+pin), 0xFF ends
+P_LED = 0x90         # u8[4]: LED intensity 0..255
+P_ADC = 0xA0         # u16[19]: 12-bit ADC reading of each channel
+P_WATCH = 0xD0       # u16[PORTS]: output pins whose changes the firmware reports
+MAX_JUMPERS = 32
+ADC_CHANNELS = 19
+
+# GPIO reset values (RM0090 8.4): PA13-15 and PB3/4 are the debug port.
+_GPIO_RESET = {0: (0xA8000000, 0x64000000), 1: (0x00000280, 0x00000100)}  # MODER, PUPDR
+# Internal ADC channels read as a board on a desk: ~25 C, VREFINT 1.21 V, VBAT/2 of 3.3 V.
+_ADC_DEFAULTS = {16: 943, 17: 1501, 18: 2047}
+
+
+def _offset(addr: int) -> int:
+    off = 0
+    for base, size in REGIONS:
+        if base <= addr < base + size:
+            return off + addr - base
+        off += size
+    raise ValueError(f"address 0x{addr:08x} is not modelled")
+
+
+class RegisterFile:
+    """The host's view of the shared pages (one per board, kept across resets)."""
+
+    def __init__(self, unique_id: bytes) -> None:
+        if hasattr(os, "memfd_create"):
+            self.fd = os.memfd_create("vpyb-regs")
+        else:
+            tmp = tempfile.TemporaryFile()
+            self.fd = os.dup(tmp.fileno())
+            tmp.close()
+        os.ftruncate(self.fd, FILE_SIZE)
+        self.mem = mmap.mmap(self.fd, FILE_SIZE)
+        self.unique_id = unique_id
+        for ch, value in _ADC_DEFAULTS.items():
+            self.set_adc(ch, value)
+        self.set_jumpers([])
+        self.power_on()
+
+    def close(self) -> None:
+        self.mem.close()
+        os.close(self.fd)
+
+    def power_on(self) -> None:
+        """MCU registers to their reset values; the outside world is kept."""
+        self.mem[:MCU_SIZE] = bytes(MCU_SIZE)
+        for port, (moder, pupdr) in _GPIO_RESET.items():
+            self.write32(GPIO_BASE + port * GPIO_STRIDE + GPIO_MODER, moder)
+            self.write32(GPIO_BASE + port * GPIO_STRIDE + GPIO_PUPDR, pupdr)
+        self.mem[_offset(UID_ADDR):_offset(UID_ADDR) + 12] = self.unique_id
+        self.write16(FLASH_SIZE_ADDR, 1024)  # KiB
+        self.mem[MCU_SIZE + P_LED:MCU_SIZE + P_LED + 4] = bytes(4)
+
+    # --- MCU registers -------------------------------------------------
+    def read32(self, addr: int) -> int:
+        return struct.unpack_from("<I", self.mem, _offset(addr))[0]
+
+    def write32(self, addr: int, value: int) -> None:
+        struct.pack_into("<I", self.mem, _offset(addr), value)
+
+    def write16(self, addr: int, value: int) -> None:
+        struct.pack_into("<H", self.mem, _offset(addr), value)
+
+    def gpio(self, port: int, reg: int) -> int:
+        return self.read32(GPIO_BASE + port * GPIO_STRIDE + reg)
+
+    # --- the private page ------------------------------------------------
+    def _p16(self, off: int, index: int, value: int | None = None) -> int:
+        at = MCU_SIZE + off + 2 * index
+        if value is not None:
+            struct.pack_into("<H", self.mem, at, value)
+        return struct.unpack_from("<H", self.mem, at)[0]
+
+    def drive(self, pin: int, level: int | None) -> None:
+        """The outside world drives `pin` to level (None: lets go of it)."""
+        port, bit = divmod(pin, 16)
+        driven = self._p16(P_EXT_DRIVEN, port)
+        levels = self._p16(P_EXT_LEVEL, port)
+        if level is None:
+            driven &= ~(1 << bit)
+        else:
+            driven |= 1 << bit
+            levels = levels | (1 << bit) if level else levels & ~(1 << bit)
+        self._p16(P_EXT_LEVEL, port, levels)
+        self._p16(P_EXT_DRIVEN, port, driven)
+
+    def ext(self, pin: int) -> int | None:
+        port, bit = divmod(pin, 16)
+        if not self._p16(P_EXT_DRIVEN, port) >> bit & 1:
+            return None
+        return self._p16(P_EXT_LEVEL, port) >> bit & 1
+
+    def watch(self, pin: int) -> None:
+        port, bit = divmod(pin, 16)
+        self._p16(P_WATCH, port, self._p16(P_WATCH, port) | 1 << bit)
+
+    def set_jumpers(self, pairs: list[tuple[int, int]]) -> None:
+        if len(pairs) > MAX_JUMPERS:
+            raise ValueError(f"at most {MAX_JUMPERS} jumpers")
+        table = bytearray(b"\xff" * 2 * MAX_JUMPERS)
+        for i, (a, b) in enumerate(pairs):
+            table[2 * i:2 * i + 2] = bytes((a, b))
+        self.mem[MCU_SIZE + P_JUMPERS:MCU_SIZE + P_JUMPERS + len(table)] = bytes(table)
+
+    def led_intensity(self, n: int) -> int:
+        return self.mem[MCU_SIZE + P_LED + n - 1]
+
+    def set_adc(self, channel: int, value: int) -> None:
+        if not 0 <= value <= 4095:
+            raise ValueError("an ADC reading is 12 bits: 0..4095")
+        self._p16(P_ADC, channel, value)
+
+    def adc(self, channel: int) -> int:
+        return self._p16(P_ADC, channel)
