@@ -8,6 +8,7 @@ import sys
 import threading
 
 from vpyb.device.board import PYBV11_GC_POOL, VirtualBoard, default_state_dir
+from vpyb.device.board_file import wire
 from vpyb.device.flash import FLASH_BYTES
 from vpyb.device.registry import RunningBoard, register
 
@@ -28,6 +29,8 @@ def _run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: done.set())
     try:
+        if args.board:
+            wire(board.hardware, args.board, lambda msg: print(f"vpyb: {msg}", file=sys.stderr))
         board.start()
     except Exception as e:
         board.stop()
@@ -64,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
                             help="size of a new board's flash image (default 112k, a PYBv1.1's)")
         parser.add_argument("--micropython", metavar="PATH",
                             help="another MicroPython unix-port binary to use as the core")
+        parser.add_argument("--board", metavar="TOML",
+                            help="wiring: peripheral models, jumpers, inputs (see the README)")
     return p
 
 

@@ -197,3 +197,16 @@ def test_mpremote_drives_the_hardware(hw_board):
     board.i2c(2).attach(0x29, RegisterDevice(registers=b"\x42"))
     out = mpremote(board.port, "exec", "from machine import I2C; print(I2C(2).readfrom(0x29, 1))")
     assert out.stdout.strip() == "b'B'"
+
+
+def test_board_file_wires_models_for_vpyb_run(start_board, tmp_path):
+    toml = tmp_path / "board.toml"
+    toml.write_text('[[jumper]]\npins = ["X1", "X2"]\n'
+                    '[[i2c]]\nbus = 2\naddress = 0x50\nmodel = "Eeprom24LC256"\n'
+                    '[adc]\nX20 = 1234\n[pins]\nY2 = 1\n')
+    board = start_board("--ephemeral", "--board", str(toml))
+    out = mpremote(board.port, "exec",
+                   "import pyb, machine\n"
+                   "print(machine.I2C(2).scan(), pyb.ADC('X20').read(), machine.Pin('Y2').value())\n"
+                   "u = machine.UART(4, 115200, timeout=100); u.write(b'jump'); print(u.read(4))").stdout
+    assert out.split() == ["[80]", "1234", "1", "b'jump'"]

@@ -104,12 +104,6 @@ def odr(pin):
     return reg(pin >> 4, _ODR) >> (pin & 15) & 1
 
 
-def write_odr(port, value):
-    # The port's output register, and its input register for output pins.
-    set_reg(port, _ODR, value & 0xFFFF)
-    refresh_idr(port)
-
-
 def jumpered(pin):
     # The pin wired to `pin`, or -1.
     p8 = priv8
