@@ -17,11 +17,13 @@ def unit(kind, id, names, valid):
 
 
 def single(cls, table, key):
-    # The object for a unit: created once, as the port's static objects are.
+    # The object for a unit (`_id`, off until init): created once, as the
+    # port's static objects are.
     o = table.get(key)
     if o is None:
         o = object.__new__(cls)
-        o._init_done = False
+        o._id = key
+        o._on = False
         table[key] = o
     return o
 

@@ -98,7 +98,6 @@ class I2C(_Controller):
             raise ValueError("explicit choice of scl/sda is not implemented")
         n = fw_bus.unit("I2C", id, _NAMES, (1, 2))
         o = fw_bus.single(cls, _units, n)
-        o._id = n
         o._pins = _PINS[n]
         o._freq = _ccr_freq(freq)
         for p in o._pins:

@@ -95,7 +95,6 @@ class Accel:
         fw_time.sleep_ms(30)
         self._i2c = fw_i2c.I2C(1)
         self._buf = bytearray(1)
-        self._sums = [0, 0, 0, 0]
         try:
             self.write(_MMA_MODE, 1)
         except OSError:
@@ -128,8 +127,13 @@ class Accel:
         return self.read(3)
 
     def filtered_xyz(self):
-        # The sum of the last four samples of each axis, as accel.c keeps.
-        return (self._axis(0) * 4, self._axis(1) * 4, self._axis(2) * 4)
+        # Each axis summed over four samples, as accel.c's filter gives.
+        x = y = z = 0
+        for _ in range(4):
+            x += self._axis(0)
+            y += self._axis(1)
+            z += self._axis(2)
+        return (x, y, z)
 
     def __repr__(self):
         return "<Accel>"

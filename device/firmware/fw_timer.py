@@ -49,15 +49,10 @@ class Timer:
     BRK_LOW = 1
     BRK_HIGH = 2
 
+    _cb = None
+
     def __new__(cls, id, *args, **kw):
-        n = fw_bus.unit("Timer", id, (), range(1, 15))
-        o = fw_bus.single(cls, _units, n)
-        if not o._init_done:
-            o._id = n
-            o._on = False
-            o._cb = None
-            o._init_done = True
-        return o
+        return fw_bus.single(cls, _units, fw_bus.unit("Timer", id, (), range(1, 15)))
 
     def __init__(self, id, *args, **kw):
         if args or kw:

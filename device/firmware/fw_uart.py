@@ -40,14 +40,10 @@ class UART:
     IRQ_RX = _IRQ_RX
     IRQ_RXIDLE = _IRQ_RXIDLE
 
+    _irq = None
+
     def __new__(cls, id, *args, **kw):
-        o = fw_bus.single(cls, _units, fw_bus.unit("UART", id, _NAMES, _VALID))
-        if not o._init_done:
-            o._id = fw_bus.unit("UART", id, _NAMES, _VALID)
-            o._on = False
-            o._irq = None
-            o._init_done = True
-        return o
+        return fw_bus.single(cls, _units, fw_bus.unit("UART", id, _NAMES, _VALID))
 
     def __init__(self, id, *args, **kw):
         if args or kw:
