@@ -3,6 +3,7 @@ pytest plugin are thin layers on."""
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import sys
 import tempfile
@@ -17,6 +18,7 @@ from .endpoint_pty import PtyEndpoint
 from .flash import FLASH_BYTES, ensure_image
 from .hardware import Hardware, I2CBus, Led, Pin, SPIBus, UARTPort
 from .models.mma7660 import MMA7660
+from .registry import RunningBoard, register
 from .wire import Wire
 
 PYBV11_GC_POOL = 103168  # "GC: total" of a real PYBv1.1 (pyboard-facts.md section 2)
@@ -50,6 +52,7 @@ class VirtualBoard:
         self._prompt = threading.Event()
         self._endpoint: PtyEndpoint | None = None
         self._wire: Wire | None = None
+        self._entry: Path | None = None
         # The hardware exists before power-on, so models can be wired first.
         uid = hashlib.sha256(str(self.state_dir.resolve()).encode()).digest()[:12]
         self.hardware = Hardware(uid, self._log)
@@ -63,6 +66,8 @@ class VirtualBoard:
         self._wire = Wire(self._endpoint.master, self._new_core, self.hardware, self._prompt.set,
                           self._log)
         self._wire.start()
+        self._entry = register(RunningBoard(os.getpid(), self.port, str(self.state_dir),
+                                            self.hardware.regs.path))
         if not self._prompt.wait(timeout) and self._wire.core.exited() is not None:
             self.stop()
             raise BoardError("the MicroPython core exited during boot")
@@ -78,6 +83,9 @@ class VirtualBoard:
         return Core(config, self.hardware.regs.fd)
 
     def stop(self) -> None:
+        if self._entry:
+            self._entry.unlink(missing_ok=True)
+            self._entry = None
         if self._wire:
             self._wire.stop()
             self._wire = None

@@ -23,7 +23,6 @@ I2C_BUSES = {1: ("B6", "B7"), 2: ("B10", "B11"), "X": ("B6", "B7"), "Y": ("B10",
 SPI_BUSES = {1: "A5", 2: "B13", "X": "A5", "Y": "B13"}
 UART_PINS = {1: ("B6", "B7"), 2: ("A2", "A3"), 3: ("B10", "B11"), 4: ("A0", "A1"), 6: ("C6", "C7")}
 UART_NAMES = {"XA": 4, "XB": 1, "YA": 6, "YB": 3}
-LED_PINS = {1: "A13", 2: "A14", 3: "A15", 4: "B4"}
 
 
 class I2CBus:
@@ -181,12 +180,10 @@ class Led:
     def __init__(self, hw: "Hardware", n: int) -> None:
         self._hw = hw
         self.n = n
-        self._pin = pin_names.index(LED_PINS[n])
 
     @property
     def intensity(self) -> int:
-        pwm = self._hw.regs.led_intensity(self.n)
-        return pwm or 255 * self._hw.level(self._pin)
+        return pin_names.led_intensity(self._hw.regs, self.n, self._hw.jumpers)
 
     @property
     def on(self) -> bool:

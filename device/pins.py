@@ -2,7 +2,7 @@
 levels as the host sees them.  Pins are numbered port*16 + pin (A0 = 0)."""
 from __future__ import annotations
 
-from .regfile import GPIO_MODER, GPIO_ODR, GPIO_OTYPER, GPIO_PUPDR, RegisterFile
+from .regfile import GPIO_MODER, GPIO_ODR, GPIO_OTYPER, GPIO_PUPDR, RegisterView
 
 BOARD = {
     "X1": "A0", "X2": "A1", "X3": "A2", "X4": "A3", "X5": "A4", "X6": "A5", "X7": "A6",
@@ -14,6 +14,7 @@ BOARD = {
     "SD_D1": "C9", "SD_D2": "C10", "SD_D3": "C11", "SD_CMD": "D2", "SD_CK": "C12", "SD": "A8",
     "SD_SW": "A8", "USB_VBUS": "A9", "USB_ID": "A10", "USB_DM": "A11", "USB_DP": "A12",
 }
+LED_PINS = {1: "A13", 2: "A14", 3: "A15", 4: "B4"}  # LED(1..4): red, green, yellow, blue
 # ADC1 channel of each pin that has one (stm32f405_af.csv).
 ADC_CHANNELS = {**{f"A{n}": n for n in range(8)}, "B0": 8, "B1": 9,
                 **{f"C{n}": 10 + n for n in range(6)}}
@@ -38,7 +39,7 @@ def cpu_name(pin: int) -> str:
     return "ABCDEFGHI"[pin // 16] + str(pin % 16)
 
 
-def level(regs: RegisterFile, pin: int, jumpers: dict[int, int]) -> int:
+def level(regs: RegisterView, pin: int, jumpers: dict[int, int]) -> int:
     """The pin's line level, resolved as fw_regs.level does on the board."""
     port, bit = divmod(pin, 16)
 
@@ -61,6 +62,11 @@ def level(regs: RegisterFile, pin: int, jumpers: dict[int, int]) -> int:
     return 1 if pull == 1 or (pull != 2 and drives(pin)) else 0
 
 
-def input_register(regs: RegisterFile, port: int, jumpers: dict[int, int]) -> int:
+def input_register(regs: RegisterView, port: int, jumpers: dict[int, int]) -> int:
     return sum(level(regs, port * 16 + b, jumpers) << b for b in range(16))
 
+
+
+def led_intensity(regs: RegisterView, n: int, jumpers: dict[int, int]) -> int:
+    """LED(n)'s brightness 0..255: its PWM setting, else its pin's level."""
+    return regs.led_intensity(n) or 255 * level(regs, cpu_index(LED_PINS[n]), jumpers)

@@ -56,8 +56,52 @@ def _offset(addr: int) -> int:
     raise ValueError(f"address 0x{addr:08x} is not modelled")
 
 
-class RegisterFile:
-    """The host's view of the shared pages (one per board, kept across resets)."""
+class RegisterView:
+    """Reads of the shared pages.  Built on its own, a read-only view of a
+    running board's pages from another process (the console's toolbar)."""
+
+    mem: mmap.mmap
+
+    def __init__(self, path: str) -> None:
+        with open(path, "rb") as f:
+            self.mem = mmap.mmap(f.fileno(), FILE_SIZE, access=mmap.ACCESS_READ)
+
+    def close(self) -> None:
+        self.mem.close()
+
+    def read32(self, addr: int) -> int:
+        return struct.unpack_from("<I", self.mem, _offset(addr))[0]
+
+    def gpio(self, port: int, reg: int) -> int:
+        return self.read32(GPIO_BASE + port * GPIO_STRIDE + reg)
+
+    def _p16(self, off: int, index: int) -> int:
+        return struct.unpack_from("<H", self.mem, MCU_SIZE + off + 2 * index)[0]
+
+    def ext(self, pin: int) -> int | None:
+        port, bit = divmod(pin, 16)
+        if not self._p16(P_EXT_DRIVEN, port) >> bit & 1:
+            return None
+        return self._p16(P_EXT_LEVEL, port) >> bit & 1
+
+    def jumpers(self) -> dict[int, int]:
+        table = self.mem[MCU_SIZE + P_JUMPERS:MCU_SIZE + P_JUMPERS + 2 * MAX_JUMPERS]
+        wired: dict[int, int] = {}
+        for a, b in zip(table[::2], table[1::2]):
+            if a == 0xFF:
+                break
+            wired[a], wired[b] = b, a
+        return wired
+
+    def led_intensity(self, n: int) -> int:
+        return self.mem[MCU_SIZE + P_LED + n - 1]
+
+    def adc(self, channel: int) -> int:
+        return self._p16(P_ADC, channel)
+
+
+class RegisterFile(RegisterView):
+    """The board's own pages (one per board, kept across resets)."""
 
     def __init__(self, unique_id: bytes) -> None:
         if hasattr(os, "memfd_create"):
@@ -68,6 +112,9 @@ class RegisterFile:
             tmp.close()
         os.ftruncate(self.fd, FILE_SIZE)
         self.mem = mmap.mmap(self.fd, FILE_SIZE)
+        # Where another process of this user can map the same pages.
+        proc = f"/proc/{os.getpid()}/fd/{self.fd}"
+        self.path: str | None = proc if os.path.exists(proc) else None
         self.unique_id = unique_id
         for ch, value in _ADC_DEFAULTS.items():
             self.set_adc(ch, value)
@@ -88,25 +135,14 @@ class RegisterFile:
         self.write16(FLASH_SIZE_ADDR, 1024)  # KiB
         self.mem[MCU_SIZE + P_LED:MCU_SIZE + P_LED + 4] = bytes(4)
 
-    # --- MCU registers -------------------------------------------------
-    def read32(self, addr: int) -> int:
-        return struct.unpack_from("<I", self.mem, _offset(addr))[0]
-
     def write32(self, addr: int, value: int) -> None:
         struct.pack_into("<I", self.mem, _offset(addr), value)
 
     def write16(self, addr: int, value: int) -> None:
         struct.pack_into("<H", self.mem, _offset(addr), value)
 
-    def gpio(self, port: int, reg: int) -> int:
-        return self.read32(GPIO_BASE + port * GPIO_STRIDE + reg)
-
-    # --- the private page ------------------------------------------------
-    def _p16(self, off: int, index: int, value: int | None = None) -> int:
-        at = MCU_SIZE + off + 2 * index
-        if value is not None:
-            struct.pack_into("<H", self.mem, at, value)
-        return struct.unpack_from("<H", self.mem, at)[0]
+    def _set16(self, off: int, index: int, value: int) -> None:
+        struct.pack_into("<H", self.mem, MCU_SIZE + off + 2 * index, value)
 
     def drive(self, pin: int, level: int | None) -> None:
         """The outside world drives `pin` to level (None: lets go of it)."""
@@ -118,18 +154,12 @@ class RegisterFile:
         else:
             driven |= 1 << bit
             levels = levels | (1 << bit) if level else levels & ~(1 << bit)
-        self._p16(P_EXT_LEVEL, port, levels)
-        self._p16(P_EXT_DRIVEN, port, driven)
-
-    def ext(self, pin: int) -> int | None:
-        port, bit = divmod(pin, 16)
-        if not self._p16(P_EXT_DRIVEN, port) >> bit & 1:
-            return None
-        return self._p16(P_EXT_LEVEL, port) >> bit & 1
+        self._set16(P_EXT_LEVEL, port, levels)
+        self._set16(P_EXT_DRIVEN, port, driven)
 
     def watch(self, pin: int) -> None:
         port, bit = divmod(pin, 16)
-        self._p16(P_WATCH, port, self._p16(P_WATCH, port) | 1 << bit)
+        self._set16(P_WATCH, port, self._p16(P_WATCH, port) | 1 << bit)
 
     def set_jumpers(self, pairs: list[tuple[int, int]]) -> None:
         if len(pairs) > MAX_JUMPERS:
@@ -139,13 +169,7 @@ class RegisterFile:
             table[2 * i:2 * i + 2] = bytes((a, b))
         self.mem[MCU_SIZE + P_JUMPERS:MCU_SIZE + P_JUMPERS + len(table)] = bytes(table)
 
-    def led_intensity(self, n: int) -> int:
-        return self.mem[MCU_SIZE + P_LED + n - 1]
-
     def set_adc(self, channel: int, value: int) -> None:
         if not 0 <= value <= 4095:
             raise ValueError("an ADC reading is 12 bits: 0..4095")
-        self._p16(P_ADC, channel, value)
-
-    def adc(self, channel: int) -> int:
-        return self._p16(P_ADC, channel)
+        self._set16(P_ADC, channel, value)

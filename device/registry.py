@@ -15,6 +15,7 @@ class RunningBoard:
     pid: int
     port: str
     state_dir: str
+    regs: str | None = None  # path of its register file, mappable by this user
 
 
 def registry_dir() -> Path:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import threading
@@ -10,7 +9,6 @@ import threading
 from vpyb.device.board import PYBV11_GC_POOL, VirtualBoard, default_state_dir
 from vpyb.device.board_file import wire
 from vpyb.device.flash import FLASH_BYTES
-from vpyb.device.registry import RunningBoard, register
 
 
 def _size(text: str) -> int:
@@ -36,12 +34,10 @@ def _run(args: argparse.Namespace) -> int:
         board.stop()
         print(f"vpyb: cannot start the board: {e}", file=sys.stderr)
         return 1
-    entry = register(RunningBoard(os.getpid(), board.port, str(board.state_dir)))
     try:
         print(f"vpyb: PYBv1.1 ready on {board.port}", flush=True)
         done.wait()
     finally:
-        entry.unlink(missing_ok=True)
         board.stop()
     return 0
 

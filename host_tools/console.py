@@ -33,11 +33,19 @@ from prompt_toolkit.lexers import PygmentsLexer
 from prompt_toolkit.shortcuts import ProgressBar
 from pygments.lexers.python import PythonLexer
 
+from vpyb.device.pins import led_intensity
+from vpyb.device.regfile import RegisterView
+from vpyb.device.registry import RunningBoard, running_boards
 from vpyb.protocol.friendly_client import FriendlyRepl
 
 EXIT_KEY = "c-]"
+LED_COLOURS = ("ansired", "ansigreen", "ansiyellow", "ansiblue")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*$")
 CHUNK = 256  # bytes per file-transfer command, as mpremote
+
+
+def virtual_board(port: str) -> RunningBoard | None:
+    return next((b for b in running_boards() if b.port == port), None)
 
 
 def board_identity(port: str) -> str:
@@ -45,11 +53,9 @@ def board_identity(port: str) -> str:
     state directory, a real board's USB serial number, else the port."""
     from serial.tools import list_ports
 
-    from vpyb.device.registry import running_boards
-
-    for b in running_boards():
-        if b.port == port:
-            return "virtual:" + b.state_dir
+    virtual = virtual_board(port)
+    if virtual:
+        return "virtual:" + virtual.state_dir
     for info in list_ports.comports():
         if info.device == port and info.serial_number:
             return f"usb:{info.vid:04x}:{info.pid:04x}:{info.serial_number}"
@@ -61,6 +67,17 @@ def history_path(port: str) -> Path:
     d = Path(user_state_dir("vpyb")) / "console-history"
     d.mkdir(parents=True, exist_ok=True)
     return d / key
+
+
+def _led_view(port: str) -> RegisterView | None:
+    """A virtual board's register file, for its LEDs; None on a real board."""
+    virtual = virtual_board(port)
+    if not virtual or not virtual.regs:
+        return None
+    try:
+        return RegisterView(virtual.regs)
+    except OSError:  # another user's board, or it just stopped
+        return None
 
 
 class BoardCompleter(Completer):
@@ -161,6 +178,7 @@ class Console:
         self.out = out or sys.stdout
         self.busy = threading.Lock()
         self.free_heap: int | None = None
+        self.leds = _led_view(port)
         self.session = session or PromptSession(history=FileHistory(str(history_path(port))))
         self.session.default_buffer.multiline = lambda: True
         self._interrupt = threading.Event()
@@ -228,10 +246,18 @@ class Console:
         self.out.write(data.decode("utf-8", errors="replace").replace("\r\n", "\n"))
         self.out.flush()
 
-    def toolbar(self) -> str:
-        # LED states join this line when the hardware model exists (issue 4).
+    def toolbar(self) -> list[tuple[str, str]]:
         heap = f"{self.free_heap} B free" if self.free_heap is not None else "?"
-        return f" {self.port} | friendly REPL | heap {heap} | Ctrl-C interrupt, Ctrl-] exit"
+        parts = [("", f" {self.port} | friendly REPL | heap {heap} | ")]
+        if self.leds:
+            parts.append(("", "LED "))
+            jumpers = self.leds.jumpers()
+            for n, colour in enumerate(LED_COLOURS, 1):
+                lit = led_intensity(self.leds, n, jumpers)
+                parts.append((f"bold fg:{colour}" if lit else "fg:ansibrightblack", "●" if lit else "○"))
+            parts.append(("", " | "))
+        parts.append(("", "Ctrl-C interrupt, Ctrl-] exit"))
+        return parts
 
     def _refresh_heap(self) -> None:
         with self.busy:

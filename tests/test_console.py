@@ -79,3 +79,17 @@ def test_completion_asks_the_board_without_touching_its_state(console):
     assert names == ["obj"]
     console.run_code("_")
     assert "obj" not in console.out.getvalue().split("\n")[-2]
+
+
+def test_toolbar_shows_the_virtual_boards_leds_and_free_heap(console):
+    def leds() -> str:
+        return "".join(text for _, text in console.toolbar() if text in "●○")
+
+    console.repl.sync()
+    assert leds() == "○○○○"
+    console.run_code("import pyb\npyb.LED(2).on()\npyb.LED(4).intensity(40)")
+    assert leds() == "○●○●"
+    styles = [style for style, text in console.toolbar() if text == "●"]
+    assert styles == ["bold fg:ansigreen", "bold fg:ansiblue"]
+    text = "".join(text for _, text in console.toolbar())
+    assert f"heap {console.free_heap} B free" in text
