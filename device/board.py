@@ -14,6 +14,7 @@ from platformdirs import user_state_dir
 
 from . import romfs
 from .core import Core, CoreConfig, core_arch, pool_heapsize
+from .endpoint_net import NetEndpoint
 from .endpoint_pty import PtyEndpoint
 from .flash import FLASH_BYTES, ensure_image
 from .hardware import Hardware, I2CBus, Led, Pin, SPIBus, UARTPort
@@ -37,8 +38,12 @@ class VirtualBoard:
 
     def __init__(self, state_dir: str | Path | None = None, *, ephemeral: bool = False,
                  heap: int = PYBV11_GC_POOL, fs: str = "fat", flash_size: int = FLASH_BYTES,
-                 micropython: str | None = None,
-                 link: str | None = None, log=None) -> None:
+                 micropython: str | None = None, link: str | None = None,
+                 tcp: int | None = None, rfc2217: int | None = None, listen: str = "127.0.0.1",
+                 reset_on: str | None = None, log=None) -> None:
+        """tcp / rfc2217: serve the port on these TCP ports too (0: any free
+        one); listen: their address; reset_on: 'dtr' or 'rts' asserted over
+        RFC 2217 hard-resets the board."""
         if fs not in ("fat", "littlefs"):
             raise ValueError(f"unknown filesystem {fs!r}: use 'fat' or 'littlefs'")
         self._tmp = tempfile.mkdtemp(prefix="vpyb-") if ephemeral else None
@@ -48,11 +53,17 @@ class VirtualBoard:
         self.flash_size = flash_size
         self.micropython = micropython
         self.link = link
+        self._net_wanted = [(proto, p) for proto, p in (("socket", tcp), ("rfc2217", rfc2217))
+                            if p is not None]
+        self.listen = listen
+        self.reset_on = reset_on
+        self._net: list[NetEndpoint] = []
         self._log = log or (lambda msg: print(f"vpyb: {msg}", file=sys.stderr))
         self._prompt = threading.Event()
         self._endpoint: PtyEndpoint | None = None
         self._wire: Wire | None = None
         self._entry: Path | None = None
+        self._power_cut = False
         # The hardware exists before power-on, so models can be wired first.
         uid = hashlib.sha256(str(self.state_dir.resolve()).encode()).digest()[:12]
         self.hardware = Hardware(uid, self._log)
@@ -66,8 +77,12 @@ class VirtualBoard:
         self._wire = Wire(self._endpoint.master, self._new_core, self.hardware, self._prompt.set,
                           self._log)
         self._wire.start()
+        for proto, p in self._net_wanted:
+            self._net.append(NetEndpoint(self.port, p, protocol=proto, host=self.listen,
+                                         reset_on=self.reset_on, reset=self.hard_reset,
+                                         log=self._log))
         self._entry = register(RunningBoard(os.getpid(), self.port, str(self.state_dir),
-                                            self.hardware.regs.path))
+                                            self.hardware.regs.path, self.urls))
         if not self._prompt.wait(timeout) and self._wire.core.exited() is not None:
             self.stop()
             raise BoardError("the MicroPython core exited during boot")
@@ -76,8 +91,10 @@ class VirtualBoard:
         return self
 
     def _new_core(self) -> Core:
-        # The first core is a power-on; every later one follows a reset.
-        cause = 2 if self._wire else 1
+        # The first core is a power-on; later ones follow a reset unless the
+        # power was cut.
+        cause = 2 if self._wire and not self._power_cut else 1
+        self._power_cut = False
         config = CoreConfig(self._rom, self.flash_image, pool_heapsize(self.heap), self.fs,
                             self.micropython, cause)
         return Core(config, self.hardware.regs.fd)
@@ -86,6 +103,9 @@ class VirtualBoard:
         if self._entry:
             self._entry.unlink(missing_ok=True)
             self._entry = None
+        for net in self._net:
+            net.close()
+        self._net = []
         if self._wire:
             self._wire.stop()
             self._wire = None
@@ -110,6 +130,11 @@ class VirtualBoard:
         return self._endpoint.port
 
     @property
+    def urls(self) -> list[str]:
+        """The network endpoints' pyserial URLs (socket://..., rfc2217://...)."""
+        return [net.url for net in self._net]
+
+    @property
     def core_pid(self) -> int:
         return self._wire.core.proc.pid
 
@@ -117,6 +142,14 @@ class VirtualBoard:
         """Like pressing RST: the core restarts, the port stays open."""
         self._prompt.clear()
         self._wire.hard_reset()
+
+    def power_cut(self) -> None:
+        """Power lost and back (or a brown-out): the core is killed wherever
+        it is, e.g. mid-write to /flash, and boots with PWRON_RESET.  What
+        the filesystem had written to the flash is kept, nothing more."""
+        self._prompt.clear()
+        self._power_cut = True
+        self._wire.hard_reset("power cut")
 
     def wait_prompt(self, timeout: float = 10.0) -> bool:
         return self._prompt.wait(timeout)

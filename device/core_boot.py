@@ -15,6 +15,7 @@ import ctypes
 import fcntl
 import mmap
 import os
+import signal
 import sys
 import termios
 
@@ -23,6 +24,7 @@ REGS_FD = 5
 # device/regfile.py REGIONS and the private page after them.
 REGIONS = ((0x40000000, 0x80000), (0x50000000, 0x61000), (0x1FFF7000, 0x1000), (0xE0042000, 0x1000))
 MAP_FIXED_NOREPLACE = 0x100000
+PR_SET_PDEATHSIG = 1
 
 
 def map_registers() -> int:
@@ -68,7 +70,16 @@ def place_fds(fds: list[int]) -> None:
         os.close(fd)
 
 
+def die_with_host() -> None:
+    # A host killed outright (SIGKILL, OOM) must not leave its core running.
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() == 1:  # the host was gone before the line above
+        os._exit(1)
+
+
 def main() -> None:
+    die_with_host()
     place_fds([int(a) for a in sys.argv[1:4]])
     core, heap, rom_path, flash_path, fs_kind, ram_size, cause = sys.argv[4:11]
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 
@@ -16,6 +16,7 @@ class RunningBoard:
     port: str
     state_dir: str
     regs: str | None = None  # path of its register file, mappable by this user
+    urls: list[str] = field(default_factory=list)  # its network endpoints
 
 
 def registry_dir() -> Path:

@@ -41,6 +41,7 @@ class Wire:
         self._ep_blocked_since = 0.0
         self._discarding = False  # nobody reads the endpoint: output is lost
         self._stopping = False
+        self._reset_reason: str | None = None
         self._thread = threading.Thread(target=self._run, name="vpyb-wire", daemon=True)
 
     def start(self) -> None:
@@ -54,8 +55,9 @@ class Wire:
         os.close(self._wake_r)
         os.close(self._wake_w)
 
-    def hard_reset(self) -> None:
-        """Power-cycle the core (the endpoint stays open)."""
+    def hard_reset(self, reason: str = "hard reset") -> None:
+        """Restart the core at once (the endpoint stays open)."""
+        self._reset_reason = reason
         self.core.proc.kill()
 
     # --- the loop ----------------------------------------------------
@@ -186,7 +188,8 @@ class Wire:
                 self._to_ep += data
         except OSError:
             pass
-        self._log(describe_exit(core.proc.returncode))
+        self._log(self._reset_reason or describe_exit(core.proc.returncode))
+        self._reset_reason = None
         core.stop()
         self._to_core = b""
         self.core = self._boot()

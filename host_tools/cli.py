@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import signal
 import sys
 import threading
@@ -11,7 +12,7 @@ from vpyb.device.board_file import wire
 from vpyb.device.flash import FLASH_BYTES
 
 
-def _size(text: str) -> int:
+def parse_size(text: str) -> int:
     units = {"k": 1024, "m": 1024 * 1024}
     t = text.strip().lower().rstrip("b")
     if t and t[-1] in units:
@@ -19,10 +20,22 @@ def _size(text: str) -> int:
     return int(t)
 
 
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return address == "localhost"
+
+
 def _run(args: argparse.Namespace) -> int:
     board = VirtualBoard(args.state, ephemeral=args.ephemeral, heap=args.heap, fs=args.fs,
                          flash_size=args.flash,
-                         micropython=args.micropython, link=args.link)
+                         micropython=args.micropython, link=args.link, tcp=args.tcp,
+                         rfc2217=args.rfc2217, listen=args.listen or "127.0.0.1",
+                         reset_on=args.reset_on)
+    if args.listen and not _is_loopback(args.listen):
+        print(f"vpyb: WARNING: listening on {args.listen}: whoever reaches these ports can run "
+              "code on this host", file=sys.stderr)
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: done.set())
@@ -36,6 +49,8 @@ def _run(args: argparse.Namespace) -> int:
         return 1
     try:
         print(f"vpyb: PYBv1.1 ready on {board.port}", flush=True)
+        for url in board.urls:
+            print(f"vpyb: also on {url}", flush=True)
         done.wait()
     finally:
         board.stop()
@@ -55,14 +70,22 @@ def build_parser() -> argparse.ArgumentParser:
         parser.add_argument("--ephemeral", action="store_true",
                             help="a fresh temporary board, deleted at exit")
         parser.add_argument("--link", metavar="PATH", help="stable symlink to the pty, removed at exit")
-        parser.add_argument("--heap", type=_size, default=PYBV11_GC_POOL, metavar="SIZE",
+        parser.add_argument("--heap", type=parse_size, default=PYBV11_GC_POOL, metavar="SIZE",
                             help="GC heap for user code, e.g. 103168 or 256k (default: a PYBv1.1's)")
         parser.add_argument("--fs", choices=("fat", "littlefs"), default="fat",
                             help="filesystem created on a new board's /flash")
-        parser.add_argument("--flash", type=_size, default=FLASH_BYTES, metavar="SIZE",
+        parser.add_argument("--flash", type=parse_size, default=FLASH_BYTES, metavar="SIZE",
                             help="size of a new board's flash image (default 112k, a PYBv1.1's)")
         parser.add_argument("--micropython", metavar="PATH",
                             help="another MicroPython unix-port binary to use as the core")
+        parser.add_argument("--tcp", type=int, metavar="PORT",
+                            help="serve the port over TCP too (socket://), 0 for any free port")
+        parser.add_argument("--rfc2217", type=int, metavar="PORT",
+                            help="serve the port over RFC 2217 too (rfc2217://), 0 for any free port")
+        parser.add_argument("--listen", metavar="ADDR",
+                            help="address for --tcp/--rfc2217 (default 127.0.0.1, loopback only)")
+        parser.add_argument("--reset-on", choices=("dtr", "rts"),
+                            help="asserting this modem line over RFC 2217 hard-resets the board")
         parser.add_argument("--board", metavar="TOML",
                             help="wiring: peripheral models, jumpers, inputs (see the README)")
     return p

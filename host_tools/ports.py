@@ -48,6 +48,8 @@ def all_ports() -> list[PortLine]:
     lines = [line for info in list_ports.comports() if (line := describe(info))]
     for b in running_boards():
         lines.append(PortLine(b.port, "virtual", f"vpyb pid {b.pid}, state {b.state_dir}"))
+        lines.extend(PortLine(url, "virtual", f"vpyb pid {b.pid}, network endpoint of {b.port}")
+                     for url in b.urls)
     return lines
 
 

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import serial
 
+pytest_plugins = ["pytester"]
+
 READY = re.compile(rb"vpyb: PYBv1.1 ready on (\S+)")
 
 
