@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -78,6 +78,25 @@ class BoardHandle:
     def soft_reset(self) -> None:
         self.repl.enter(soft_reset=True)
 
+    def hard_reset(self) -> None:
+        """RST pressed: the board reboots (HARD_RESET); waits for its prompt."""
+        self._reset(self._needs_virtual("hard_reset").hard_reset)
+
+    def power_cut(self) -> None:
+        """Power lost mid-whatever and back (PWRON_RESET); waits for the prompt."""
+        self._reset(self._needs_virtual("power_cut").power_cut)
+
+    def _reset(self, action: Callable[[], None]) -> None:
+        self.release()
+        action()
+        if not self.virtual.wait_prompt(10):
+            raise TimeoutError("no prompt after the reset")
+
+    def _needs_virtual(self, what: str) -> VirtualBoard:
+        if self.virtual is None:
+            pytest.skip(f"board.{what}: {NEEDS_VIRTUAL}")
+        return self.virtual
+
     @property
     def fs(self) -> BoardFiles:
         return BoardFiles(self.repl)
@@ -85,11 +104,9 @@ class BoardHandle:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_") or name == "virtual":
             raise AttributeError(name)
-        if self.virtual is None:
-            if hasattr(VirtualBoard, name):
-                pytest.skip(f"board.{name}: {NEEDS_VIRTUAL}")
+        if self.virtual is None and not hasattr(VirtualBoard, name):
             raise AttributeError(name)
-        return getattr(self.virtual, name)
+        return getattr(self._needs_virtual(name), name)
 
 
 class BoardFactory:

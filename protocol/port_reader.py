@@ -55,6 +55,11 @@ class PortReader:
     def waiting(self) -> int:
         return len(self._pending) + self.port.in_waiting
 
+    def drop_stale(self) -> None:
+        """Forgets everything the board sent before now."""
+        self._pending = b""
+        self.port.reset_input_buffer()
+
     def discard(self, quiet: float) -> None:
         """Drop everything until the board has been quiet for `quiet` seconds."""
         self._pending = b""

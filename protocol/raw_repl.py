@@ -2,8 +2,6 @@
 pyserial port or URL (pty, socket://, rfc2217://, /dev/ttyACM0)."""
 from __future__ import annotations
 
-import time
-
 import serial
 
 from .port_reader import PortReader, open_port
@@ -50,10 +48,10 @@ class RawRepl:
 
     # --- modes -------------------------------------------------------
     def enter(self, soft_reset: bool = False) -> None:
-        self.serial.write(b"\r" + CTRL_C)
-        time.sleep(0.01)
-        self.reader.discard(0.01)
-        self.serial.write(b"\r" + CTRL_A)
+        # Output from before is dropped unread, so the first banner that
+        # comes is the answer to this Ctrl-A (the board answers in order).
+        self.reader.drop_stale()
+        self.serial.write(b"\r" + CTRL_C + b"\r" + CTRL_A)
         self.read_until(RAW_PROMPT)
         if soft_reset:
             self.serial.write(CTRL_D)
