@@ -2,6 +2,8 @@
 the plugin loaded through its entry point."""
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -117,3 +119,14 @@ def test_repl(dut):
                                            "--embedded-services", "serial", "--port", board.port,
                                            timeout=120)
     result.assert_outcomes(passed=1)
+
+
+def test_the_readme_example_runs_as_written(pytester, monkeypatch):
+    # As in the README's activated virtualenv: its scripts (mpremote) on PATH.
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("## Testing with pytest", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    pytester.makepyfile(test_readme=code)
+    result = run(pytester)
+    result.assert_outcomes(passed=4)
