@@ -3,7 +3,10 @@ the plugin loaded through its entry point."""
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -130,3 +133,35 @@ def test_the_readme_example_runs_as_written(pytester, monkeypatch):
     pytester.makepyfile(test_readme=code)
     result = run(pytester)
     result.assert_outcomes(passed=4)
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill"])
+def test_no_core_outlives_a_failed_or_interrupted_run(pytester, how):
+    pytester.makepyfile(test_stuck='''
+import time
+
+def test_fails(board):
+    board.exec("x = 1")
+    assert False
+
+def test_hangs(board_factory):
+    board_factory(), board_factory()
+    print("BOARDS UP", flush=True)
+    time.sleep(60)
+''')
+    before = core_processes()
+    proc = subprocess.Popen([sys.executable, "-m", "pytest", *NO_EMBEDDED, "-s", "-p",
+                             "no:cacheprovider"], cwd=pytester.path, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = b""
+    deadline = time.monotonic() + 30
+    while b"BOARDS UP" not in out and time.monotonic() < deadline:
+        out += proc.stdout.read1(4096)
+    assert b"BOARDS UP" in out
+    assert len(core_processes() - before) == 2
+    proc.send_signal(how)
+    proc.communicate(timeout=30)
+    deadline = time.monotonic() + 5
+    while core_processes() - before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not core_processes() - before
