@@ -40,10 +40,12 @@ class VirtualBoard:
                  heap: int = PYBV11_GC_POOL, fs: str = "fat", flash_size: int = FLASH_BYTES,
                  micropython: str | None = None, link: str | None = None,
                  tcp: int | None = None, rfc2217: int | None = None, listen: str = "127.0.0.1",
-                 reset_on: str | None = None, log=None) -> None:
+                 reset_on: str | None = None, freeze: str | Path | None = None,
+                 log=None) -> None:
         """tcp / rfc2217: serve the port on these TCP ports too (0: any free
         one); listen: their address; reset_on: 'dtr' or 'rts' asserted over
-        RFC 2217 hard-resets the board."""
+        RFC 2217 hard-resets the board; freeze: a folder of modules (or a
+        `vpyb freeze` image) mounted read-only at /rom as frozen bytecode."""
         if fs not in ("fat", "littlefs"):
             raise ValueError(f"unknown filesystem {fs!r}: use 'fat' or 'littlefs'")
         self._tmp = tempfile.mkdtemp(prefix="vpyb-") if ephemeral else None
@@ -56,6 +58,7 @@ class VirtualBoard:
         self._net_wanted = [(proto, p) for proto, p in (("socket", tcp), ("rfc2217", rfc2217))
                             if p is not None]
         self.listen = listen
+        self.freeze = Path(freeze) if freeze else None
         self.reset_on = reset_on
         self._net: list[NetEndpoint] = []
         self._log = log or (lambda msg: print(f"vpyb: {msg}", file=sys.stderr))
@@ -72,7 +75,9 @@ class VirtualBoard:
     def start(self, timeout: float = 2.0) -> "VirtualBoard":
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.flash_image = ensure_image(self.state_dir / "flash.img", self.flash_size)
-        self._rom = romfs.firmware_image(core_arch(self.micropython))
+        arch = core_arch(self.micropython)
+        self._rom = romfs.firmware_image(arch)
+        self._frozen = romfs.frozen_image(self.freeze, arch) if self.freeze else None
         self._endpoint = PtyEndpoint(self.link)
         self._wire = Wire(self._endpoint.master, self._new_core, self.hardware, self._prompt.set,
                           self._log)
@@ -96,7 +101,7 @@ class VirtualBoard:
         cause = 2 if self._wire and not self._power_cut else 1
         self._power_cut = False
         config = CoreConfig(self._rom, self.flash_image, pool_heapsize(self.heap), self.fs,
-                            self.micropython, cause)
+                            self.micropython, cause, self._frozen)
         return Core(config, self.hardware.regs.fd)
 
     def stop(self) -> None:

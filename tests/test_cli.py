@@ -1,6 +1,7 @@
 """The `vpyb run` contract other tools script against."""
 import os
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -51,3 +52,18 @@ def test_another_unix_port_binary_as_the_core(start_board):
     names, free = out.rsplit(" ", 1)
     assert "'boot.py'" in names
     assert abs(int(free) - 101750) < 5000
+
+
+def test_vpyb_freeze_makes_an_image_run_with_freeze(start_board, tmp_path):
+    lib = tmp_path / "mylib"
+    (lib / "lib" / "pkg").mkdir(parents=True)
+    (lib / "greet.py").write_text("def hello():\n    return 'hi from rom'\n")
+    (lib / "lib" / "pkg" / "__init__.py").write_text("X = 7\n")
+    out = subprocess.run([sys.executable, "-m", "vpyb.host_tools.cli", "freeze", str(lib)],
+                         capture_output=True, text=True, check=True).stdout
+    image = tmp_path / "mylib.romfs"
+    assert str(image) in out and image.read_bytes().startswith(b"\xd2\xcd\x31")
+    board = start_board("--ephemeral", "--freeze", str(image))
+    got = mpremote(board.port, "exec", "import sys, greet, pkg; "
+                   "print(greet.hello(), pkg.X, greet.__file__, sys.path[2:4])").stdout
+    assert got == "hi from rom 7 /rom/greet.mpy ['/rom', '/rom/lib']\n"

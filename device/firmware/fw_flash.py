@@ -2,6 +2,7 @@
 # The block device is the host's image file: mapped into memory when the
 # core can (writes land in the host's page cache at once, so a killed core
 # loses nothing that FatFs had written), or read and written as a file.
+import micropython
 import vfs
 from micropython import const
 
@@ -9,18 +10,35 @@ _BLOCK = const(512)
 _FACTORY = ("boot.py", "main.py", "pybcdc.inf", "README.txt")
 
 
+# Copies that allocate nothing: the filesystem also runs inside the GC's
+# finalisers (an unclosed file flushed as it is collected), where the heap
+# is locked and even a memoryview slice would raise MemoryError.
+@micropython.viper
+def _load(dst: ptr8, src: ptr8, at: int, n: int):
+    i = 0
+    while i < n:
+        dst[i] = src[at + i]
+        i += 1
+
+
+@micropython.viper
+def _store(dst: ptr8, at: int, src: ptr8, n: int):
+    i = 0
+    while i < n:
+        dst[at + i] = src[i]
+        i += 1
+
+
 class MemoryBlockDevice:
     def __init__(self, mem):
-        self._mv = memoryview(mem)
+        self._mem = mem
         self._blocks = len(mem) // _BLOCK
 
     def readblocks(self, n, buf, off=0):
-        s = n * _BLOCK + off
-        buf[:] = self._mv[s : s + len(buf)]
+        _load(buf, self._mem, n * _BLOCK + off, len(buf))
 
     def writeblocks(self, n, buf, off=0):
-        s = n * _BLOCK + off
-        self._mv[s : s + len(buf)] = buf
+        _store(self._mem, n * _BLOCK + off, buf, len(buf))
 
     def ioctl(self, op, arg):
         if op == 4:

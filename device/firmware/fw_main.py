@@ -36,13 +36,16 @@ _FRIENDLY = const(0)
 _RAW = const(1)
 HARD_RESET_EXIT = const(99)  # exit status asking the host for a hard reset
 _SYS_PATH = ("", ".frozen", "/flash", "/flash/lib")
+# With frozen modules: MicroPython's romfs convention (extmod/vfs.c), ahead of /flash.
+_SYS_PATH_ROM = ("", ".frozen", "/rom", "/rom/lib", "/flash", "/flash/lib")
 
 
 class Board:
-    def __init__(self, con, code_buf, rom, bdev, fs_kind):
+    def __init__(self, con, code_buf, rom, bdev, fs_kind, frozen):
         self.con = con
         self.code_buf = code_buf
         self.rom = rom
+        self.frozen = frozen
         self.bdev = bdev
         self.fs_kind = fs_kind
         self.banner = fw_identity.BANNER
@@ -62,10 +65,11 @@ class Board:
             micropython.heap_unlock()
 
 
-def main(rom, ram, flash, fs_kind, side, reset_cause, regs):
+def main(rom, ram, flash, fs_kind, side, reset_cause, regs, frozen):
     # rom: the firmware's VfsRom; ram: memory outside the heap for buffers;
     # flash: memory or (file, size) for /flash; side: the host side channel;
-    # regs: address of the register file's private page (None: no hardware).
+    # regs: address of the register file's private page (None: no hardware);
+    # frozen: the user's frozen modules as a ROMFS image in memory, or None.
     fw_side.init(side)
     if regs is not None:
         fw_regs.init(regs)
@@ -77,7 +81,8 @@ def main(rom, ram, flash, fs_kind, side, reset_cause, regs):
         if isinstance(flash, tuple)
         else fw_flash.MemoryBlockDevice(flash)
     )
-    board = Board(con, memoryview(ram)[4096:], rom, bdev, fs_kind)
+    board = Board(con, memoryview(ram)[4096:], rom, bdev, fs_kind,
+                  vfs.VfsRom(frozen) if frozen is not None else None)
     fw_machine._state["reset_cause"] = reset_cause
     _install_modules(board)
     modules = tuple(_sys.modules)
@@ -179,7 +184,9 @@ def _reset_state(board, modules):
     _restore_builtins(board)
     for fs, path in vfs.mount():
         vfs.umount(path)
-    _sys.path[:] = _SYS_PATH
+    if board.frozen is not None:
+        vfs.mount(board.frozen, "/rom")
+    _sys.path[:] = _SYS_PATH if board.frozen is None else _SYS_PATH_ROM
     fw_sys.ps1 = ">>> "
     fw_sys.ps2 = "... "
     fw_pyb._main_file[0] = "main.py"
