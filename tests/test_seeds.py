@@ -74,3 +74,65 @@ def test_a_file_dropped_unclosed_is_flushed_by_its_finaliser(board_factory):
     board = board_factory()
     board.exec("import gc\nf = open('/flash/u.txt', 'w')\nf.write('kept')\nf = None\ngc.collect()")
     assert board.fs.get("/flash/u.txt") == b"kept"
+
+
+def test_underscore_const_adds_no_global_while_plain_const_does(board_factory):
+    board = board_factory()
+    board.fs.put(b"from micropython import const\n_HIDDEN = const(1)\nSHOWN = const(2)\n"
+                 b"def use():\n    return _HIDDEN + SHOWN\n", "/flash/consts.py")
+    names = board.eval("sorted(n for n in dir(__import__('consts')) if not n.startswith('__'))")
+    assert "SHOWN" in names and "_HIDDEN" not in names
+    assert board.eval("__import__('consts').use()") == 3
+
+
+def test_a_preallocated_buffer_with_readinto_allocates_nothing_per_read(board_factory):
+    board = board_factory()
+    board.fs.put(bytes(range(256)) * 16, "/flash/data.bin")
+    out = board.exec(
+        "import gc, micropython\nbuf = bytearray(64)\nf = open('/flash/data.bin', 'rb')\n"
+        "i = before = err = e = 0  # (a new global, or a for over range(), would allocate)\n"
+        "gc.collect()\nbefore = gc.mem_alloc()\nmicropython.heap_lock()\n"
+        "while i < 50:\n"
+        "    f.seek(0)\n    f.readinto(buf)\n    i += 1\n"
+        "micropython.heap_unlock()\nprint(gc.mem_alloc() - before)\n"
+        "try:\n    micropython.heap_lock()\n    f.read(64)  # a new bytes object\n"
+        "except MemoryError as e:\n    err = e\nfinally:\n    micropython.heap_unlock()\n"
+        "    f.close()\nprint(err)")
+    assert out.split("\r\n")[:2] == ["0", "memory allocation failed, heap is locked"]
+
+
+def test_memoryview_slices_do_not_copy(board_factory):
+    board = board_factory()
+    out = board.exec(
+        "import gc\nbuf = bytearray(10000)\ngc.collect()\ngc.disable()\n"
+        "a = gc.mem_alloc()\npart = buf[100:8100]\ncopy = gc.mem_alloc() - a\n"
+        "a = gc.mem_alloc()\nview = memoryview(buf)[100:8100]\nviewed = gc.mem_alloc() - a\n"
+        "gc.enable()\nprint(copy, viewed)")
+    copy, viewed = map(int, out.split())
+    assert copy >= 8000 and viewed < 200, (copy, viewed)
+
+
+def test_viper_beats_bytecode_on_an_integer_loop(board_factory):
+    board = board_factory()
+    board.exec("import time\n"
+               "def plain(n):\n    s = 0\n    for i in range(n):\n        s += i & 7\n    return s\n"
+               "@micropython.viper\ndef fast(n: int) -> int:\n    s = 0\n    for i in range(n):\n"
+               "        s += i & 7\n    return s\n"
+               "def timed(f):\n    t = time.ticks_us()\n    r = f(20000)\n"
+               "    return r, time.ticks_diff(time.ticks_us(), t)\n")
+    (r_plain, t_plain), (r_fast, t_fast) = board.eval("(timed(plain), timed(fast))")
+    assert r_plain == r_fast == 70000
+    assert t_fast * 3 < t_plain, (t_fast, t_plain)
+
+
+def test_fragmentation_fails_a_large_allocation_despite_enough_free_heap(board_factory):
+    board = board_factory()
+    out = board.exec(
+        "import gc\ngc.collect()\nkeep = [bytearray(400) for i in range(150)]\n"
+        "for i in range(0, len(keep), 2):\n    keep[i] = None\n"
+        "big = []\ntry:\n    while True:\n        big.append(bytearray(2048))\nexcept MemoryError:\n"
+        "    pass\ngc.collect()\nfree = gc.mem_free()\n"
+        "try:\n    bytearray(free // 2)\n    print(free, 'fit')\nexcept MemoryError:\n"
+        "    print(free, 'failed')\n")
+    free, verdict = out.split()
+    assert verdict == "failed" and int(free) > 20000, out

@@ -180,6 +180,7 @@ def _run(board, first, modules):
 
 
 def _reset_state(board, modules):
+    board.unlock_heap()  # a soft reset reinitialises the heap: a lock left by the user goes
     _restore_modules(modules)
     _restore_builtins(board)
     for fs, path in vfs.mount():
@@ -195,7 +196,6 @@ def _reset_state(board, modules):
     fw_uart.reset()
     fw_timer.reset()
     board.g = {"__name__": "__main__"}
-    board.unlock_heap()
     gc.enable()
     gc.collect()
 
