@@ -13,7 +13,7 @@ from pathlib import Path
 from platformdirs import user_state_dir
 
 from . import romfs
-from .core import Core, CoreConfig, core_arch, pool_heapsize
+from .core import Core, CoreConfig, core_arch
 from .endpoint_net import NetEndpoint
 from .endpoint_pty import PtyEndpoint
 from .flash import FLASH_BYTES, ensure_image
@@ -100,7 +100,7 @@ class VirtualBoard:
         # power was cut.
         cause = 2 if self._wire and not self._power_cut else 1
         self._power_cut = False
-        config = CoreConfig(self._rom, self.flash_image, pool_heapsize(self.heap), self.fs,
+        config = CoreConfig(self._rom, self.flash_image, self.heap, self.fs,
                             self.micropython, cause, self._frozen)
         return Core(config, self.hardware.regs.fd)
 

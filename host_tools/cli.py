@@ -111,7 +111,33 @@ def build_parser() -> argparse.ArgumentParser:
                             help="modules to freeze: compiled with mpy-cross into ROMFS at /rom")
         parser.add_argument("--board", metavar="TOML",
                             help="wiring: peripheral models, jumpers, inputs (see the README)")
+    hm = sub.add_parser("heapmap", help="draw a board's GC heap (micropython.mem_info(1)) as a PNG")
+    hm.add_argument("port", nargs="?", help="port or pyserial URL (default: the first board found)")
+    hm.add_argument("-o", "--output", metavar="FILE", default="heap.png", help="PNG file (default heap.png)")
+    hm.add_argument("--scale", type=int, default=6, metavar="PX", help="pixels a block (default 6)")
     return p
+
+
+def _heapmap(args: argparse.Namespace) -> int:
+    from vpyb.host_tools import heapmap
+    from vpyb.host_tools.ports import first_port
+    from vpyb.protocol.raw_repl import RawRepl, ReplError
+
+    port = args.port or first_port()
+    if port is None:
+        print("vpyb heapmap: no board found; start one with `vpyb` or name a port", file=sys.stderr)
+        return 1
+    try:
+        with RawRepl(port) as repl:
+            repl.enter()
+            heap = heapmap.parse(repl.exec(heapmap.MEM_INFO_CODE).decode(errors="replace"))
+    except (ReplError, ValueError, OSError) as e:
+        print(f"vpyb heapmap: {e}", file=sys.stderr)
+        return 1
+    out = Path(args.output)
+    heapmap.render(heap, out, args.scale)
+    sys.stdout.write(heapmap.summary(heap, out))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         return console_main(args.port)
     if args.command == "freeze":
         return _freeze(args)
+    if args.command == "heapmap":
+        return _heapmap(args)
     if args.command == "ports":
         from vpyb.host_tools.ports import main as ports_main
 

@@ -4,7 +4,8 @@ history kept per board, completion from names on the board); each entry runs
 at the board's REPL and its output streams live; Ctrl-C interrupts it.
 
 Console commands start with %: %put LOCAL [REMOTE], %get REMOTE [LOCAL],
-%ls [DIR], %run FILE, %reset (soft reset), %exit.  Ctrl-D on an empty line
+%ls [DIR], %run FILE, %heapmap [FILE.png] (the heap as a picture),
+%reset (soft reset), %exit.  Ctrl-D on an empty line
 soft-resets the board; Ctrl-] or %exit leaves.
 """
 from __future__ import annotations
@@ -36,6 +37,7 @@ from pygments.lexers.python import PythonLexer
 from vpyb.device.pins import led_intensity
 from vpyb.device.regfile import RegisterView
 from vpyb.device.registry import RunningBoard, running_boards
+from vpyb.host_tools import heapmap
 from vpyb.protocol.friendly_client import FriendlyRepl
 
 EXIT_KEY = "c-]"
@@ -185,6 +187,7 @@ class Console:
         self._held_cr = b""
         self.commands: dict[str, Callable[[list[str]], None]] = {
             "put": self.put, "get": self.get, "ls": self.ls, "run": self.run_file,
+            "heapmap": self.heapmap,
             "reset": self.reset,
         }
 
@@ -313,6 +316,12 @@ class Console:
             f"    print('{{:>8}} {{}}{{}}'.format(__e[3] if len(__e) > 3 else 0, __e[0], '/' if __e[1] & 0x4000 else ''))\n"
             "del __e"))
 
+    def heapmap(self, args: list[str]) -> None:
+        path = Path(args[0] if args else "heap.png")
+        heap = heapmap.parse(self._exec(heapmap.MEM_INFO_CODE))
+        heapmap.render(heap, path)
+        self.out.write(heapmap.summary(heap, path))
+
     def run_file(self, args: list[str]) -> None:
         self.run_code(Path(args[0]).read_text())
 
@@ -326,13 +335,11 @@ class Console:
 
 def main(port: str | None) -> int:
     if port is None:
-        from vpyb.host_tools.ports import all_ports
+        from vpyb.host_tools.ports import first_port
 
-        # The board vpyb started, else the first real board.
-        found = sorted(all_ports(), key=lambda p: p.kind != "virtual")
-        if not found:
+        port = first_port()
+        if port is None:
             print("vpyb console: no board found; start one with `vpyb` or name a port", file=sys.stderr)
             return 1
-        port = found[0].port
     Console(port).loop()
     return 0

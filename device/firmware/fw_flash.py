@@ -79,27 +79,40 @@ def _is_littlefs(bdev):
     return False
 
 
+_fs = []  # the /flash filesystem object, made once (its FatFs window is 4 KB of heap)
+
+
 def mount(bdev, kind, rom):
     # Mounts /flash, creating the filesystem and factory files if there is
-    # none; returns an error text for the board to print, or None.
+    # none; returns an error text for the board to print, or None.  The
+    # object is kept: only this board writes the image, so what it caches
+    # stays true, and a soft reset costs the user's heap nothing for it.
+    if _fs:
+        vfs.mount(_fs[0], "/flash")
+        return None
+    try:
+        _fs.append(_mount_new(bdev, kind, rom))
+    except OSError:
+        return "MPY: can't create flash filesystem\n"
+    return None
+
+
+def _mount_new(bdev, kind, rom):
     try:
         fs = vfs.VfsLfs2(bdev) if _is_littlefs(bdev) else vfs.VfsFat(bdev)
         vfs.mount(fs, "/flash")
-        return None
+        return fs
     except OSError:
         pass
-    try:
-        if kind == "littlefs":
-            vfs.VfsLfs2.mkfs(bdev)
-            fs = vfs.VfsLfs2(bdev)
-        else:
-            vfs.VfsFat.mkfs(bdev)
-            fs = vfs.VfsFat(bdev)
-        vfs.mount(fs, "/flash")
-    except OSError:
-        return "MPY: can't create flash filesystem\n"
+    if kind == "littlefs":
+        vfs.VfsLfs2.mkfs(bdev)
+        fs = vfs.VfsLfs2(bdev)
+    else:
+        vfs.VfsFat.mkfs(bdev)
+        fs = vfs.VfsFat(bdev)
+    vfs.mount(fs, "/flash")
     _write_factory_files(rom)
-    return None
+    return fs
 
 
 def _write_factory_files(rom):

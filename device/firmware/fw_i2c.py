@@ -14,6 +14,11 @@ _head = bytearray(5)
 _units = {}
 
 
+def reset():
+    # Soft reset: the I2C objects made this session go with the heap.
+    _units.clear()
+
+
 def _ccr_freq(freq):
     # The rate the I2C clock registers give at PCLK1 = 42 MHz (i2c.c): the
     # repr shows this, e.g. 400000 -> 336000.

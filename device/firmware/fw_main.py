@@ -13,9 +13,13 @@ import fw_console
 import fw_exec
 import fw_flash
 import fw_friendly
+import fw_gc
+import fw_heap
+import fw_i2c
 import fw_identity
 import fw_imports
 import fw_machine
+import fw_mem
 import fw_micropython
 import fw_os
 import fw_onboard
@@ -65,15 +69,17 @@ class Board:
             micropython.heap_unlock()
 
 
-def main(rom, ram, flash, fs_kind, side, reset_cause, regs, frozen):
+def main(rom, ram, flash, fs_kind, side, reset_cause, regs, frozen, heap):
     # rom: the firmware's VfsRom; ram: memory outside the heap for buffers;
     # flash: memory or (file, size) for /flash; side: the host side channel;
     # regs: address of the register file's private page (None: no hardware);
-    # frozen: the user's frozen modules as a ROMFS image in memory, or None.
+    # frozen: the user's frozen modules as a ROMFS image in memory, or None;
+    # heap: (address of the core's mp_state_ctx, the user's pool) or None.
     fw_side.init(side)
     if regs is not None:
         fw_regs.init(regs)
         fw_onboard.power_on()
+        fw_mem.attach()
     con = fw_console.Console(memoryview(ram)[:4096], _sys.stdin.buffer, _sys.stdout.buffer,
                              fw_side.drain)
     bdev = (
@@ -86,6 +92,14 @@ def main(rom, ram, flash, fs_kind, side, reset_cause, regs, frozen):
     fw_machine._state["reset_cause"] = reset_cause
     _install_modules(board)
     modules = tuple(_sys.modules)
+    if heap is not None:
+        # What every session re-makes in place is made once here, in the
+        # firmware's part: the builtins' override dict and the /flash object.
+        _restore_builtins(board)
+        if not fw_flash.mount(bdev, fs_kind, rom):
+            vfs.umount("/flash")
+        gc.collect()
+        fw_heap.init(*heap)  # the firmware is all loaded: the rest is the user's
     first = True
     while True:
         try:
@@ -114,6 +128,7 @@ def _install_modules(board):
             "vfs": fw_vfs,
             "machine": fw_machine,
             "micropython": fw_micropython,
+            "gc": fw_gc,
             "pyb": fw_pyb,
             "stm": fw_stm,
         }
@@ -185,6 +200,9 @@ def _reset_state(board, modules):
     _restore_builtins(board)
     for fs, path in vfs.mount():
         vfs.umount(path)
+    # The user's heap starts here: what the firmware keeps lies below it.
+    gc.collect()
+    fw_heap.replug()
     if board.frozen is not None:
         vfs.mount(board.frozen, "/rom")
     _sys.path[:] = _SYS_PATH if board.frozen is None else _SYS_PATH_ROM
@@ -195,6 +213,7 @@ def _reset_state(board, modules):
     fw_pins.reset()
     fw_uart.reset()
     fw_timer.reset()
+    fw_i2c.reset()
     board.g = {"__name__": "__main__"}
     gc.enable()
     gc.collect()

@@ -17,16 +17,17 @@ _KINDS = (uctypes.UINT8, uctypes.UINT16, 0, uctypes.UINT32)
 class _Mem:
     def __init__(self, width):
         self._w = width
-        self._views = None  # made on first use, once the pages are mapped
+        self._views = None  # made by attach(), once the pages are mapped
+
+    def _attach(self):
+        self._views = [fw_regs.view(base, _KINDS[self._w - 1], size // self._w)
+                       for base, size in fw_regs.REGIONS]
 
     def _where(self, addr):
         if not isinstance(addr, int):
             raise TypeError("can't convert %s to int" % type(addr).__name__)
         if self._views is None:
-            if not fw_regs.mapped():
-                raise NotImplementedError("this core has no register file: the hardware model needs the default core")
-            self._views = [fw_regs.view(base, _KINDS[self._w - 1], size // self._w)
-                           for base, size in fw_regs.REGIONS]
+            raise NotImplementedError("this core has no register file: the hardware model needs the default core")
         if addr & (self._w - 1):
             raise ValueError("address %08x is not aligned to %d bytes" % (addr, self._w))
         for i, (base, size) in enumerate(fw_regs.REGIONS):
@@ -67,3 +68,9 @@ class _Mem:
 mem8 = _Mem(1)
 mem16 = _Mem(2)
 mem32 = _Mem(4)
+
+
+def attach():
+    # At boot, once the register file is mapped: the views are the firmware's.
+    for m in (mem8, mem16, mem32):
+        m._attach()

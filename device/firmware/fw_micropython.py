@@ -3,11 +3,11 @@
 __name__ = "micropython"
 
 import micropython as _mp
+import fw_heap
 
 const = _mp.const
 heap_lock = _mp.heap_lock
 heap_unlock = _mp.heap_unlock
-mem_info = _mp.mem_info
 opt_level = _mp.opt_level
 qstr_info = _mp.qstr_info
 schedule = _mp.schedule
@@ -15,6 +15,20 @@ stack_use = _mp.stack_use
 RingIO = _mp.RingIO
 
 _console = None
+
+
+def mem_info(*verbose):
+    # py/modmicropython.c as built for stm32: no "mem:" line (MEM_STATS is
+    # off there), the stack against its limit, then gc_info of the user's heap.
+    if not fw_heap.available():
+        return _mp.mem_info(*verbose)
+    if len(verbose) > 1:
+        raise TypeError("function expected at most 1 arguments, got %d" % len(verbose))
+    out = _console.write
+    out("stack: %d out of %d\n" % (_mp.stack_use(), fw_heap.stack_limit))
+    fw_heap.dump_info(out)
+    if verbose:
+        fw_heap.dump_map(out)
 
 
 def kbd_intr(chr):

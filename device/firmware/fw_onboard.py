@@ -19,6 +19,8 @@ def power_on():
     for p in _LED_PINS:
         fw_pins.Pin(fw_pins.cpu_name(p), fw_pins.Pin.OUT, value=0)
     fw_pins.Pin("SW", fw_pins.Pin.IN, fw_pins.Pin.PULL_UP)
+    for n in range(1, 5):
+        LED(n)  # the port's LED objects are static: made now, they are the firmware's
 
 
 class LED:

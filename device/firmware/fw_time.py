@@ -16,11 +16,37 @@ sleep_us = fw_side.wait_us
 def sleep(secs):
     fw_side.wait_us(int(secs * 1000000))
 
-ticks_ms = _time.ticks_ms
-ticks_us = _time.ticks_us
-ticks_cpu = _time.ticks_cpu
-ticks_add = _time.ticks_add
-ticks_diff = _time.ticks_diff
+# Ticks as a 32-bit port counts them: from power-on (this core's start),
+# wrapping at 2**30 (MICROPY_PY_TIME_TICKS_PERIOD, a small int's range
+# there); the 64-bit core's own ticks would wrap at 2**62.
+_MASK = const(0x3FFFFFFF)
+_HALF = const(0x20000000)
+_CPU_MHZ = const(168)  # ticks_cpu counts at the STM32F405's clock (DWT->CYCCNT)
+_START_MS = _time.ticks_ms()
+_START_US = _time.ticks_us()
+
+
+def ticks_ms():
+    return (_time.ticks_ms() - _START_MS) & _MASK
+
+
+def ticks_us():
+    return (_time.ticks_us() - _START_US) & _MASK
+
+
+def ticks_cpu():
+    # In steps of 168 (a microsecond): the host can't count the board's cycles.
+    return ((_time.ticks_us() - _START_US) * _CPU_MHZ) & _MASK
+
+
+def ticks_add(ticks, delta):
+    if not -_HALF <= delta < _HALF:
+        raise OverflowError("ticks interval overflow")
+    return (ticks + delta) & _MASK
+
+
+def ticks_diff(end, start):
+    return ((end - start + _HALF) & _MASK) - _HALF
 
 
 # Seconds the board's RTC runs ahead of the host clock (set via RTC.datetime).

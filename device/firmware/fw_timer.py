@@ -30,10 +30,12 @@ fw_side.handlers[fw_side.EV_TIMER] = _on_tick
 
 
 def reset():
-    # Soft reset: every timer stops (timer_deinit, soft_timer_deinit).
+    # Soft reset: every timer stops (timer_deinit, soft_timer_deinit) and
+    # is dropped, as the port's heap-allocated timer objects are.
     for t in _slots:
         if t is not None:
             t.deinit()
+    _units.clear()
 
 
 def _source_freq(n):

@@ -20,9 +20,11 @@ _head = bytearray(6)
 
 
 def reset():
-    # Soft reset: every UART is deinitialised (uart_deinit_all).
+    # Soft reset: every UART is deinitialised (uart_deinit_all) and dropped:
+    # the port's UART objects live on the heap a soft reset clears.
     for u in _units.values():
         u.deinit()
+    _units.clear()
 
 
 def _on_rx(payload):

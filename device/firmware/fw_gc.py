@@ -1,0 +1,20 @@
+# The board's `gc` module: the core's collector, with the heap figures of
+# the user's part of the pool (fw_heap) rather than the whole core's.
+__name__ = "gc"
+
+import gc as _gc
+import fw_heap
+
+collect = _gc.collect
+disable = _gc.disable
+enable = _gc.enable
+isenabled = _gc.isenabled
+threshold = _gc.threshold
+
+
+def mem_free():
+    return fw_heap.free() if fw_heap.available() else _gc.mem_free()
+
+
+def mem_alloc():
+    return fw_heap.used() if fw_heap.available() else _gc.mem_alloc()
