@@ -69,6 +69,18 @@ def test_file_commands_and_soft_reset(console, tmp_path):
     assert "soft reset" in out and "NameError: name 'x' isn't defined" in out
 
 
+def test_heapmap_command_draws_the_boards_heap(console, tmp_path):
+    png_path = tmp_path / "h.png"
+    console.keys.send_text(f"%heapmap {png_path}\r")
+    console.keys.send_text("dir()\r")
+    console.keys.send_text(EXIT)
+    console.loop()
+    out = console.out.getvalue()
+    assert f"{png_path}: 103168 B heap" in out
+    assert png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "'micropython'" not in out  # the command left no name behind
+
+
 def test_completion_asks_the_board_without_touching_its_state(console):
     console.repl.sync()
     console.run_code("class C:\n    public_attr = 1\n    public_method = 2\nobj = C()")

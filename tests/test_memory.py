@@ -11,6 +11,14 @@ from vpyb.host_tools import heapmap
 REAL_TOTAL = 103168  # "GC: total:" on a PYBv1.1
 REAL_FREE_AT_PROMPT = 101750  # 103168 total less ~1.4 KB in use at a fresh prompt
 BLOCK = 32  # bytes per GC block on the 64-bit core (16 on the board)
+# The largest bytearray the heap can hold now (bisected).
+LARGEST_ALLOCATION = ("import gc\nlo, hi = 1000, 110000\n"
+                      "while hi - lo > 256:\n"
+                      "    mid = (lo + hi) // 2\n"
+                      "    try:\n        b = bytearray(mid); lo = mid\n"
+                      "    except MemoryError:\n        hi = mid\n"
+                      "    b = None; gc.collect()\n"
+                      "print(lo)")
 
 
 def test_mem_free_at_a_fresh_prompt_is_the_boards(board):
@@ -24,14 +32,7 @@ def test_allocation_beyond_the_heap_is_a_memory_error(board):
     assert "MemoryError: memory allocation failed, allocating 110000 bytes" in r.stdout + r.stderr
     # The largest block: about 100 KB, as on a board; the firmware's
     # objects lie below the user's heap, not in it.
-    probe = ("import gc\nlo, hi = 1000, 110000\n"
-             "while hi - lo > 256:\n"
-             "    mid = (lo + hi) // 2\n"
-             "    try:\n        b = bytearray(mid); lo = mid\n"
-             "    except MemoryError:\n        hi = mid\n"
-             "    b = None; gc.collect()\n"
-             "print(lo)")
-    largest = int(mpremote(board.port, "exec", probe).stdout)
+    largest = int(mpremote(board.port, "exec", LARGEST_ALLOCATION).stdout)
     assert 95000 < largest < REAL_TOTAL, largest
 
 
