@@ -56,6 +56,17 @@ def median_ms(samples: list[float]) -> float:
     return round(statistics.median(samples) * 1000, 3)
 
 
+def timed_runs(n: int, *mpremote_args: str) -> list[float]:
+    """Wall times of `mpremote ARGS`, the way a user runs it."""
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "mpremote", *mpremote_args], check=True,
+                       stdout=subprocess.DEVNULL)
+        times.append(time.perf_counter() - t0)
+    return times
+
+
 def bench(runs: int) -> dict:
     launches = []
     for _ in range(max(3, runs // 10)):
@@ -102,6 +113,7 @@ def bench(runs: int) -> dict:
         pids = [proc.pid, *children(proc.pid)]
         rss = {str(p): rss_kib(p) for p in pids}
         repl.close()
+        mpremote_exec = timed_runs(max(5, runs // 5), "connect", port, "exec", "pass")
     finally:
         stop_board(proc)
 
@@ -114,6 +126,9 @@ def bench(runs: int) -> dict:
         "classic_raw_exec_round_trip_ms": median_ms(classic_rt),
         "raw_paste_upload_MB_per_s": round(len(payload) / statistics.median(upload) / 1e6, 3),
         "rss_host_plus_core_MiB": round(sum(rss.values()) / 1024, 1),
+        # mpremote's own start-up (no board) against a whole `exec pass`.
+        "mpremote_startup_ms": median_ms(timed_runs(max(5, runs // 5), "version")),
+        "mpremote_exec_pass_wall_ms": median_ms(mpremote_exec),
     }
 
 

@@ -49,6 +49,7 @@ def init(ctx, user_pool):
                 _types = _type_addresses()
                 gc.threshold(-1)  # the board's default; boot ran with a low one
                 _reserve_qstrs(ctx, i)
+                gc.collect()
                 _plug(_blocks - user_pool // _BLOCK)
                 return
     raise RuntimeError("GC heap not found in the core's state")
@@ -105,9 +106,9 @@ def _plug(floor, grow=True):
     # Fill every free block below `floor` (and, while the firmware's part
     # is being set, below its highest object) with tuples, each exactly one
     # hole's size: gc_alloc takes the lowest run that fits, and a tuple of
-    # n items is 2 + n words.  No collection may move the holes meanwhile.
+    # n items is 2 + n words.  The caller has collected; no collection may
+    # move the holes meanwhile.
     global _base, _nplugs
-    gc.collect()
     gc.disable()
     top = floor
     while True:
