@@ -47,7 +47,6 @@ def init(ctx, user_pool):
                 _blocks = length * 4
                 _pool = _word(ctx, j)
                 _types = _type_addresses()
-                gc.threshold(-1)  # the board's default; boot ran with a low one
                 _reserve_qstrs(ctx, i)
                 gc.collect()
                 _plug(_blocks - user_pool // _BLOCK)

@@ -100,6 +100,7 @@ def main(rom, ram, flash, fs_kind, side, reset_cause, regs, frozen, heap):
             vfs.umount("/flash")
         gc.collect()
         fw_heap.init(*heap)  # the firmware is all loaded: the rest is the user's
+    gc.threshold(-1)  # the board's default; the boot ran with a low one (core_boot)
     first = True
     while True:
         try:
