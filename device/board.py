@@ -14,6 +14,7 @@ from platformdirs import user_state_dir
 
 from . import romfs
 from .core import Core, CoreConfig, core_arch
+from .standby import start_core
 from .endpoint_net import NetEndpoint
 from .endpoint_pty import PtyEndpoint
 from .flash import FLASH_BYTES, ensure_image
@@ -102,7 +103,7 @@ class VirtualBoard:
         self._power_cut = False
         config = CoreConfig(self._rom, self.flash_image, self.heap, self.fs,
                             self.micropython, cause, self._frozen)
-        return Core(config, self.hardware.regs.fd)
+        return start_core(config, self.hardware.regs.fd)
 
     def stop(self) -> None:
         if self._entry:

@@ -1,25 +1,26 @@
 """The interpreter core: one MicroPython process per board, on its own pty.
 
+A core process starts as a standby (device/standby.py keeps one ready) and
+becomes a board's core when `boot()` hands it the board.
+
 The pty's line discipline does the board's output cooking (ONLCR) and, while
 the firmware has armed it, turns the interrupt char into SIGINT (ISIG).
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import pty
-import signal
 import socket
 import subprocess
 import sys
 import termios
-from dataclasses import dataclass
+from importlib.machinery import PathFinder
 from pathlib import Path
-
-import micropython_run
+from typing import NamedTuple
 
 CORE_BOOT = Path(__file__).with_name("core_boot.py")
-WHEEL_DIR = str(Path(micropython_run.__file__).parent)
+# Where the wheel's core is, found without loading it (the core process does).
+WHEEL_DIR = str(Path(PathFinder.find_spec("micropython_run").origin).parent)
 RAM_SIZE = 4096 + 64 * 1024  # VCP receive buffer + raw REPL source buffer
 HARD_RESET_EXIT = 99  # fw_main.HARD_RESET_EXIT
 # The core's pool holds the firmware's objects below the user's heap.  The
@@ -45,6 +46,8 @@ def pool_heapsize(pool: int, packed: bool = True) -> int:
 
 def core_arch(binary: str | None) -> str:
     """Native-code arch of the core (from its sys.implementation._mpy)."""
+    import hashlib
+
     from .romfs import arch_of, cache_dir
 
     target = binary or WHEEL_DIR
@@ -65,8 +68,7 @@ def core_arch(binary: str | None) -> str:
     return arch
 
 
-@dataclass
-class CoreConfig:
+class CoreConfig(NamedTuple):
     rom_image: Path
     flash_image: Path
     heap: int  # the user's GC pool in bytes
@@ -90,36 +92,44 @@ def _core_tty(fd: int) -> None:
 
 
 class Core:
-    """A running core process: `master` carries the board's VCP bytes,
-    `side` its requests to the peripheral models, `events` what they send it."""
+    """A core process: `master` carries the board's VCP bytes, `side` its
+    requests to the peripheral models, `events` what they send it."""
 
-    def __init__(self, config: CoreConfig, regs_fd: int) -> None:
-        self.config = config
+    def __init__(self, binary: str | None = None) -> None:
+        self.binary = binary
         self.master, slave = pty.openpty()
         _core_tty(slave)
         self.side, core_side = socket.socketpair()
         ev_r, self.events = os.pipe()
+        self._board, core_board = socket.socketpair()
         os.set_blocking(self.master, False)
         os.set_blocking(self.events, False)
-        env = {"TZ": "UTC", "MICROPYPATH": ""}
-        core = config.binary or WHEEL_DIR
-        fds = (core_side.fileno(), ev_r, regs_fd)
-        args = [sys.executable, "-I", "-S", str(CORE_BOOT), *map(str, fds), core,
-                str(pool_heapsize(config.heap, packed=config.binary is None)), str(config.heap),
-                str(config.rom_image), str(config.flash_image), config.fs_kind, str(RAM_SIZE),
-                str(config.reset_cause), str(config.frozen_image or "-")]
+        fds = (core_side.fileno(), ev_r, core_board.fileno())
         self.proc = subprocess.Popen(
-            args, stdin=slave, stdout=slave, stderr=None, pass_fds=fds,
-            start_new_session=True, env=env,
+            [sys.executable, "-I", "-S", str(CORE_BOOT), *map(str, fds), binary or WHEEL_DIR],
+            stdin=slave, stdout=slave, stderr=None, pass_fds=fds, start_new_session=True,
+            env={"TZ": "UTC", "MICROPYPATH": ""},
         )
         os.close(slave)
         core_side.close()
         os.close(ev_r)
+        core_board.close()
+
+    def boot(self, config: CoreConfig, regs_fd: int) -> None:
+        """Hands the board to the waiting process: it runs the firmware."""
+        fields = (pool_heapsize(config.heap, packed=config.binary is None), config.heap,
+                  config.rom_image, config.flash_image, config.fs_kind, RAM_SIZE,
+                  config.reset_cause, config.frozen_image or "-")
+        try:
+            socket.send_fds(self._board, ["\0".join(map(str, fields)).encode()], [regs_fd])
+        finally:
+            self._board.close()
 
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
+        self._board.close()
         self.side.close()
         for fd in (self.master, self.events):
             try:
@@ -135,5 +145,7 @@ def describe_exit(code: int) -> str:
     if code == HARD_RESET_EXIT:
         return "hard reset"
     if code < 0:
+        import signal
+
         return f"core crashed ({signal.Signals(-code).name})"
     return f"core exited with status {code}"

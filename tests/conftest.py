@@ -18,6 +18,13 @@ pytest_plugins = ["pytester"]
 READY = re.compile(rb"vpyb: PYBv1.1 ready on (\S+)")
 
 
+def process_name(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
 class BoardProcess:
     """A `vpyb run` process and the port it printed."""
 
@@ -33,7 +40,9 @@ class BoardProcess:
             raise RuntimeError(f"board did not start: {line!r} {self.proc.stderr.read()!r}")
         self.port = m.group(1).decode()
 
-    def core_pids(self) -> list[int]:
+    def core_pids(self, name: str | None = None) -> list[int]:
+        """This board's core processes (its standby included); with `name`,
+        only those going by it: "vpyb-core" or "vpyb-standby"."""
         out = subprocess.run(["pgrep", "-f", "core_boot.py"], capture_output=True, text=True).stdout
         mine = []
         for pid in map(int, out.split()):
@@ -41,7 +50,7 @@ class BoardProcess:
                 ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
             except (OSError, IndexError, ValueError):
                 continue
-            if ppid == self.proc.pid:
+            if ppid == self.proc.pid and (name is None or process_name(pid) == name):
                 mine.append(pid)
         return mine
 

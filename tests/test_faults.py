@@ -102,7 +102,7 @@ def test_user_code_crash_hard_resets_behind_an_open_tcp_client(board_factory):
             time.sleep(0.2)
             s.sendall(b"6*7\r")
             seen = b""
-            while b"42" not in seen and time.monotonic() < deadline:
+            while b"42\r\n>>> " not in seen and time.monotonic() < deadline:
                 seen += s.recv(4096)
             assert b"42\r\n>>> " in seen
     finally:

@@ -14,12 +14,15 @@ import pytest
 NO_EMBEDDED = "-p", "no:pytest_embedded"
 
 
-def core_processes() -> set[int]:
+def core_processes(name: str | None = None) -> set[int]:
+    """Core processes (standbys included); with `name` only the ones going by
+    it ("vpyb-core": a board's)."""
     found = set()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if b"core_boot.py" in (entry / "cmdline").read_bytes():
+                if (b"core_boot.py" in (entry / "cmdline").read_bytes()
+                        and name in (None, (entry / "comm").read_text().strip())):
                     found.add(int(entry.name))
             except OSError:
                 pass
@@ -158,7 +161,7 @@ def test_hangs(board_factory):
     while b"BOARDS UP" not in out and time.monotonic() < deadline:
         out += proc.stdout.read1(4096)
     assert b"BOARDS UP" in out
-    assert len(core_processes() - before) == 2
+    assert len(core_processes("vpyb-core") - before) == 2
     proc.send_signal(how)
     proc.communicate(timeout=30)
     deadline = time.monotonic() + 5
