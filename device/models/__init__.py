@@ -1,11 +1,20 @@
 """Peripheral models: plain Python classes a test attaches to the board's
-buses and UARTs.  The base classes say what a model implements."""
-from .base import I2CDevice, RegisterDevice, SPIDevice, UARTPeer
-from .eeprom import Eeprom24LC, Eeprom24LC256
-from .mma7660 import MMA7660
-from .spi_flash import SpiNorFlash
-from .uart_links import NoisyLine, crossover
-from .uart_peers import LinePeer, PtyBridge
+buses and UARTs.  The base classes say what a model implements.
 
-__all__ = ["I2CDevice", "RegisterDevice", "SPIDevice", "UARTPeer", "Eeprom24LC", "Eeprom24LC256",
-           "MMA7660", "SpiNorFlash", "LinePeer", "PtyBridge", "NoisyLine", "crossover"]
+Each is imported when first named, so a board that uses none pays nothing.
+"""
+from importlib import import_module
+
+_HOMES = {
+    "I2CDevice": "base", "RegisterDevice": "base", "SPIDevice": "base", "UARTPeer": "base",
+    "Eeprom24LC": "eeprom", "Eeprom24LC256": "eeprom", "MMA7660": "mma7660",
+    "SpiNorFlash": "spi_flash", "NoisyLine": "uart_links", "crossover": "uart_links",
+    "LinePeer": "uart_peers", "PtyBridge": "uart_peers",
+}
+__all__ = list(_HOMES)
+
+
+def __getattr__(name: str):
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_HOMES[name]}"), name)
