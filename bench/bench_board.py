@@ -1,7 +1,9 @@
 """Board benchmarks: prints one JSON object of medians.
 
 Every figure is taken against a board started the way users start it
-(`vpyb run --ephemeral`, a separate process) over its real pty.
+(`vpyb run --ephemeral`, the installed console script, a separate process)
+over its real pty; the fresh board is the pytest plugin's: an in-process
+`VirtualBoard(ephemeral=True).start()`.
 
     python bench/bench_board.py [--runs N]
 """
@@ -18,16 +20,19 @@ import subprocess
 import sys
 import time
 
+from pathlib import Path
+
+from vpyb.device.board import VirtualBoard
 from vpyb.protocol.raw_repl import RawRepl
 
+VPYB = str(Path(sys.executable).with_name("vpyb"))
 READY = re.compile(rb"vpyb: PYBv1.1 ready on (\S+)")
 RAW_PROMPT = b"raw REPL; CTRL-B to exit\r\n>"
 
 
 def start_board() -> tuple[subprocess.Popen, str, float]:
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "vpyb.host_tools.cli", "run", "--ephemeral"],
-                            stdout=subprocess.PIPE)
+    proc = subprocess.Popen([VPYB, "run", "--ephemeral"], stdout=subprocess.PIPE)
     m = READY.match(proc.stdout.readline())
     elapsed = time.perf_counter() - t0
     if not m:
@@ -67,6 +72,19 @@ def timed_runs(n: int, *mpremote_args: str) -> list[float]:
     return times
 
 
+def fresh_boards(n: int) -> list[float]:
+    """VirtualBoard start() to its prompt, as the plugin's fixture does it."""
+    times = []
+    for _ in range(n + 1):
+        board = VirtualBoard(ephemeral=True)
+        t0 = time.perf_counter()
+        board.start()
+        times.append(time.perf_counter() - t0)
+        board.stop()
+        time.sleep(0.02)  # a test's own time: the next standby starts meanwhile
+    return times[1:]  # the first one found no standby ready
+
+
 def bench(runs: int) -> dict:
     launches = []
     for _ in range(max(3, runs // 10)):
@@ -86,6 +104,16 @@ def bench(runs: int) -> dict:
             ser.write(b"\x04")
             repl.read_until(RAW_PROMPT)
             soft.append(time.perf_counter() - t0)
+
+        hard = []
+        for _ in range(max(3, runs // 10)):
+            repl.enter()
+            t0 = time.perf_counter()
+            ser.write(b"import machine\nmachine.reset()\x04")
+            repl.read_until(b"information.\r\n>>> ")
+            hard.append(time.perf_counter() - t0)
+            time.sleep(0.02)  # the next standby starts meanwhile
+        repl.enter()
 
         paste_rt = []
         for _ in range(runs * 4):
@@ -122,10 +150,12 @@ def bench(runs: int) -> dict:
         "runs": runs,
         "launch_to_first_prompt_ms": median_ms(launches),
         "soft_reset_ms": median_ms(soft),
+        "hard_reset_ms": median_ms(hard),
+        "fresh_board_ms": median_ms(fresh_boards(max(5, runs // 5))),
         "raw_paste_exec_round_trip_ms": median_ms(paste_rt),
         "classic_raw_exec_round_trip_ms": median_ms(classic_rt),
         "raw_paste_upload_MB_per_s": round(len(payload) / statistics.median(upload) / 1e6, 3),
-        "rss_host_plus_core_MiB": round(sum(rss.values()) / 1024, 1),
+        "rss_host_core_standby_MiB": round(sum(rss.values()) / 1024, 1),
         # mpremote's own start-up (no board) against a whole `exec pass`.
         "mpremote_startup_ms": median_ms(timed_runs(max(5, runs // 5), "version")),
         "mpremote_exec_pass_wall_ms": median_ms(mpremote_exec),
