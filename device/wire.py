@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import select
+import subprocess
 import threading
 import time
 from typing import Callable
@@ -40,6 +41,7 @@ class Wire:
         self._to_ep = b""
         self._ep_blocked_since = 0.0
         self._discarding = False  # nobody reads the endpoint: output is lost
+        self._core_gone = False  # its pty hung up or its side channel closed
         self._stopping = False
         self._reset_reason: str | None = None
         self._thread = threading.Thread(target=self._run, name="vpyb-wire", daemon=True)
@@ -103,11 +105,14 @@ class Wire:
                 self._endpoint_event(ev)
             elif fd == core.master:
                 self._core_event(core, ev)
-        self._hw.tick_timers()
+        if timer is not None:
+            self._hw.tick_timers()
         if self._to_ep and time.monotonic() - self._ep_blocked_since > CDC_TX_TIMEOUT:
             self._to_ep = b""
             self._discarding = True
-        if core.exited() is not None and not self._stopping:
+        # Whether the core exited is asked only once its fds said so (a
+        # waitpid on every pass would slow every round trip).
+        if self._core_gone and not self._stopping:
             self._restart(core)
 
     def _boot(self) -> Core:
@@ -125,13 +130,16 @@ class Wire:
     def _side(self, core: Core) -> None:
         try:
             data = core.side.recv(65536)
+            if not data:
+                self._core_gone = True
+                return
             for reply in self._requests.feed(data):
                 core.side.sendall(reply)
         except ProtocolError as e:
             self._log(f"side channel: {e}; resetting the board")
             core.proc.kill()
         except OSError:
-            pass  # the core is gone; _restart follows
+            self._core_gone = True
 
     def _endpoint_event(self, ev: int) -> None:
         if ev & _OUT:
@@ -147,6 +155,8 @@ class Wire:
             self._flush_to_core()
 
     def _core_event(self, core: Core, ev: int) -> None:
+        if ev & _ERR:
+            self._core_gone = True  # the core's end of its pty closed: it exited
         if ev & _OUT and self._to_core:
             self._flush_to_core()
         if ev & (_IN | _ERR) and not self._to_ep:
@@ -155,7 +165,8 @@ class Wire:
             except OSError as e:
                 if e.errno not in (errno.EAGAIN, errno.EIO):
                     raise
-                return  # EIO: the core is gone; _restart follows
+                self._core_gone = e.errno == errno.EIO
+                return
             if self._discarding:
                 return
             self._to_ep = data
@@ -184,6 +195,10 @@ class Wire:
     def _restart(self, core: Core) -> None:
         # Forward what the core printed last, then boot a new one.
         try:
+            core.proc.wait(1)  # it is exiting: its fds are closed
+        except subprocess.TimeoutExpired:
+            core.proc.kill()  # it closed them itself: a broken core
+        try:
             while data := os.read(core.master, CHUNK):
                 self._to_ep += data
         except OSError:
@@ -192,6 +207,7 @@ class Wire:
         self._reset_reason = None
         core.stop()
         self._to_core = b""
+        self._core_gone = False
         self.core = self._boot()
         self._poll = self._new_poll()
         if self._to_ep:

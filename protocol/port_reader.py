@@ -26,18 +26,25 @@ class PortReader:
         if self._pending:
             data, self._pending = self._pending, b""
             return data
-        self.port.timeout = wait
+        self._set_timeout(wait)
         return self.port.read(max(1, self.port.in_waiting))
+
+    def _set_timeout(self, wait: float) -> None:
+        # pyserial re-applies the tty settings on every change: only when it differs.
+        if self.port.timeout != wait:
+            self.port.timeout = wait
 
     def read_until(self, ending: bytes, timeout: float | None = None) -> bytes:
         """Everything up to and including `ending`; TimeoutError if it never comes."""
-        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        wait = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + wait
         data = b""
         while (i := data.find(ending)) < 0:
-            left = deadline - time.monotonic()
-            if left <= 0:
+            if time.monotonic() >= deadline:
                 raise TimeoutError(f"no {ending!r} from the board; got {data[-200:]!r}")
-            data += self.read_available(left)
+            # Each wait is the whole timeout (a fixed one keeps the port's
+            # settings), so giving up can take up to twice the timeout.
+            data += self.read_available(wait)
         end = i + len(ending)
         self._pending = data[end:]
         return data[:end]
@@ -46,7 +53,7 @@ class PortReader:
         data = self._pending[:n]
         self._pending = self._pending[n:]
         if len(data) < n:
-            self.port.timeout = self.timeout
+            self._set_timeout(self.timeout)
             data += self.port.read(n - len(data))
         if len(data) < n:
             raise TimeoutError(f"wanted {n} bytes from the board, got {data!r}")

@@ -109,10 +109,12 @@ class RawRepl:
                 remain += window * len(flow)
                 continue
             n = min(remain, len(code) - i)
-            self.serial.write(code[i : i + n])
-            remain -= n
             i += n
-        self.serial.write(CTRL_D)
+            # The end marker goes with the last chunk: one write, one wake-up of the board.
+            self.serial.write(code[i - n : i] + (CTRL_D if i == len(code) else b""))
+            remain -= n
+        if not code:
+            self.serial.write(CTRL_D)
         self.read_until(CTRL_D)
 
     def exec(self, code: str | bytes) -> bytes:

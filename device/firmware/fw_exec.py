@@ -12,6 +12,10 @@ NORMAL = const(0)
 FORCED_EXIT = const(1)  # SystemExit: the board soft-resets
 
 _EOF = b"\x04"
+# The raw REPL's end of a run: end of output, (no) error, end, and its next
+# prompt, in one write so that the host gets it in one piece.
+_RAW_END = b"\x04\x04>"
+_RAW_ERROR_END = b"\x04>"  # after the traceback
 
 
 def _settle():
@@ -22,9 +26,10 @@ def _settle():
 
 
 @micropython.native
-def run(con, fn, arg, g, eof):
+def run(con, fn, arg, g, raw):
     # fn(arg, g) compiles and runs; it is called with Ctrl-C armed only
-    # around the execution (arming is done by fn through con).
+    # around the execution (arming is done by fn through con).  raw: frame
+    # the output for the raw REPL and write its next prompt.
     try:
         fn(con, arg, g)
         con.disarm()
@@ -34,21 +39,19 @@ def run(con, fn, arg, g, eof):
         raise e
     except SystemExit:
         con.disarm()
-        if eof:
-            con.write(_EOF)
-            con.write(_EOF)
+        if raw:
+            con.write(_RAW_END, 2)  # no prompt: the board soft-resets
         return FORCED_EXIT
     except BaseException as e:
         con.disarm()
-        if eof:
+        if raw:
             con.write(_EOF)
         sys.print_exception(e)
-        if eof:
-            con.write(_EOF)
+        if raw:
+            con.write(_RAW_ERROR_END)
         return NORMAL
-    if eof:
-        con.write(_EOF)
-        con.write(_EOF)
+    if raw:
+        con.write(_RAW_END)
     return NORMAL
 
 

@@ -8,7 +8,7 @@ import fw_exec
 SOFT_RESET = const(1)
 TO_FRIENDLY = const(2)
 
-_BANNER = b"raw REPL; CTRL-B to exit\n"  # the tty adds the \r
+_BANNER_PROMPT = b"raw REPL; CTRL-B to exit\n>"  # the tty adds the \r
 _WINDOW = const(128)  # stm32: 256-byte stdin buffer, window = half
 
 
@@ -31,11 +31,11 @@ def _copy_plain(dst, dpos: int, src, n: int, limit: int) -> int:
 
 
 def raw_repl(board):
+    # Every run writes the next ">" itself (fw_exec.run), with its output's end.
     con = board.con
     buf = board.code_buf
-    con.write(_BANNER)
+    con.write(_BANNER_PROMPT)
     while True:
-        con.write(b">")
         n = 0
         while True:
             c = con.getc()
@@ -44,10 +44,8 @@ def raw_repl(board):
                     if _raw_paste(board, buf[1]) == fw_exec.FORCED_EXIT:
                         return SOFT_RESET
                     n = 0
-                    con.write(b">")
                     continue
-                con.write(_BANNER)
-                con.write(b">")
+                con.write(_BANNER_PROMPT)
                 n = 0
             elif c == 2:
                 con.write(b"\n")
@@ -70,10 +68,9 @@ def raw_repl(board):
 def _raw_paste(board, cmd):
     con = board.con
     if cmd != 65:  # 'A'
-        con.write(b"R\x00")
+        con.write(b"R\x00>")  # not supported, and the raw prompt again
         return fw_exec.NORMAL
-    con.write(b"R\x01")
-    con.write(b"\x80\x00\x01")  # window 128 LE, then one more window free
+    con.write(b"R\x01\x80\x00\x01")  # yes, window 128 LE, then one more window free
     buf = board.code_buf
     limit = len(buf)
     n = 0
