@@ -9,19 +9,18 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from platformdirs import user_state_dir
 
 from . import romfs
 from .core import Core, CoreConfig, core_arch
-from .standby import start_core
 from .endpoint_pty import PtyEndpoint
 from .flash import FLASH_BYTES, ensure_image
 from .hardware import Hardware, I2CBus, Led, Pin, SPIBus, UARTPort
 from .models.mma7660 import MMA7660
 from .registry import RunningBoard, register
+from .standby import start_core
 from .wire import Wire
 
 if TYPE_CHECKING:

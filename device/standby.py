@@ -21,6 +21,7 @@ class _Standbys:
     def __init__(self) -> None:
         self._ready: dict[str | None, Core] = {}
         self._wanted: list[str | None] = []
+        self._failed: dict[str | None, Exception] = {}  # why a core couldn't be started
         self._made = threading.Condition()
         self._thread: threading.Thread | None = None
 
@@ -28,6 +29,7 @@ class _Standbys:
         """Start a standby for `binary` (None: the wheel's core) unless one is waiting."""
         with self._made:
             if binary not in self._ready and binary not in self._wanted:
+                self._failed.pop(binary, None)  # an earlier failure: try again
                 self._wanted.append(binary)
                 self._made.notify_all()
             if self._thread is None:
@@ -42,6 +44,8 @@ class _Standbys:
         self.prepare(binary)
         with self._made:
             while binary not in self._ready:
+                if binary in self._failed:
+                    raise self._failed.pop(binary)
                 self._made.wait()
             core = self._ready.pop(binary)
         self.prepare(binary)
@@ -63,7 +67,14 @@ class _Standbys:
                 while not self._wanted:
                     self._made.wait()
                 binary = self._wanted[0]
-            core = Core(binary)
+            try:
+                core = Core(binary)
+            except Exception as e:  # out of fds or processes: the taker raises it
+                with self._made:
+                    self._wanted.remove(binary)
+                    self._failed[binary] = e
+                    self._made.notify_all()
+                continue
             with self._made:
                 self._wanted.remove(binary)
                 self._ready[binary] = core
