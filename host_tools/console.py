@@ -38,7 +38,7 @@ from vpyb.device.pins import led_intensity
 from vpyb.device.regfile import RegisterView
 from vpyb.device.registry import RunningBoard, running_boards
 from vpyb.host_tools import heapmap
-from vpyb.protocol.friendly_client import FriendlyRepl
+from vpyb.protocol.friendly_client import BoardReplyError, FriendlyRepl, read_literal
 
 EXIT_KEY = "c-]"
 LED_COLOURS = ("ansired", "ansigreen", "ansiyellow", "ansiblue")
@@ -84,11 +84,14 @@ def _led_view(port: str) -> RegisterView | None:
 
 class BoardCompleter(Completer):
     """Completes dotted names with what the board knows, asked through
-    print(repr(...)): nothing is bound on the board, `_` is untouched."""
+    print(repr(...)): nothing is bound on the board, `_` is untouched.
+    The answer must be a list literal; only identifiers in it are offered."""
 
-    def __init__(self, repl: FriendlyRepl, busy: threading.Lock) -> None:
+    def __init__(self, repl: FriendlyRepl, busy: threading.Lock,
+                 refused: Callable[[str], None] = lambda reason: None) -> None:
         self.repl = repl
         self.busy = busy
+        self.refused = refused
 
     def get_completions(self, document, complete_event):
         m = _WORD.search(document.text_before_cursor)
@@ -98,10 +101,15 @@ class BoardCompleter(Completer):
         source = f"dir({obj})" if obj else "globals()"
         with self.busy:
             try:
-                names = eval(self.repl.eval_repr(f"sorted({source})"), {})
-            except Exception:
+                names = self.repl.eval_literal(f"sorted({source})", list)
+            except BoardReplyError as e:
+                self.refused(f"completion refused: {e}")
+                return
+            except Exception:  # no such name on the board, or no answer
                 return
         for name in names:
+            if not (isinstance(name, str) and name.isidentifier()):
+                continue
             if name.startswith(prefix) and (prefix or not name.startswith("_")):
                 yield Completion(name, start_position=-len(prefix))
 
@@ -180,6 +188,7 @@ class Console:
         self.out = out or sys.stdout
         self.busy = threading.Lock()
         self.free_heap: int | None = None
+        self.notice = ""  # shown in the toolbar until the next entry
         self.leds = _led_view(port)
         self.session = session or PromptSession(history=FileHistory(str(history_path(port))))
         self.session.default_buffer.multiline = lambda: True
@@ -200,12 +209,14 @@ class Console:
             try:
                 text = self.session.prompt(
                     ">>> ", lexer=PygmentsLexer(PythonLexer), key_bindings=_key_bindings(),
-                    completer=BoardCompleter(self.repl, self.busy), complete_while_typing=False,
+                    completer=BoardCompleter(self.repl, self.busy, self._notify),
+                    complete_while_typing=False,
                     bottom_toolbar=self.toolbar, prompt_continuation="... ")
             except KeyboardInterrupt:
                 continue
             except (_Leave, EOFError):
                 return
+            self.notice = ""
             if not self.handle(text):
                 return
 
@@ -252,6 +263,8 @@ class Console:
     def toolbar(self) -> list[tuple[str, str]]:
         heap = f"{self.free_heap} B free" if self.free_heap is not None else "?"
         parts = [("", f" {self.port} | friendly REPL | heap {heap} | ")]
+        if self.notice:
+            parts.append(("bold fg:ansired", self.notice + " | "))
         if self.leds:
             parts.append(("", "LED "))
             jumpers = self.leds.jumpers()
@@ -262,11 +275,14 @@ class Console:
         parts.append(("", "Ctrl-C interrupt, Ctrl-] exit"))
         return parts
 
+    def _notify(self, text: str) -> None:
+        self.notice = text
+
     def _refresh_heap(self) -> None:
         with self.busy:
             try:
-                self.free_heap = int(self.repl.eval_repr("__import__('gc').mem_free()"))
-            except (ValueError, TimeoutError):
+                self.free_heap = self.repl.eval_literal("__import__('gc').mem_free()", int)
+            except (ValueError, RuntimeError, TimeoutError):
                 self.free_heap = None
 
     # --- commands ----------------------------------------------------
@@ -298,13 +314,18 @@ class Console:
     def get(self, args: list[str]) -> None:
         remote = args[0]
         local = Path(args[1] if len(args) > 1 else Path(remote).name)
-        size = int(self._exec(f"print(__import__('os').stat({remote!r})[6])").strip())
+        size = read_literal(self._exec(f"print(__import__('os').stat({remote!r})[6])").strip(), int)
         chunks = []
         self._exec(f"__f = open({remote!r}, 'rb')")
         try:
             with self._progress(f"get :{remote} -> {local}") as pb:
                 for _ in pb(range(0, size, CHUNK), total=-(-size // CHUNK)):
-                    chunks.append(eval(self._exec("print(repr(__f.read(%d)))" % CHUNK).strip()))
+                    chunk = read_literal(self._exec(f"print(repr(__f.read({CHUNK})))").strip(), bytes)
+                    if len(chunk) > CHUNK:
+                        raise BoardReplyError(f"the board sent {len(chunk)} bytes for a {CHUNK}-byte read")
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
         finally:
             self._exec("__f.close(); del __f")
         local.write_bytes(b"".join(chunks))

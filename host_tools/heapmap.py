@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import png
 
@@ -31,10 +32,13 @@ KINDS: dict[str, tuple[str, tuple[int, int, int]]] = {
     "m": ("marked (mid-collection)", (255, 0, 0)),
 }
 GRID = (8, 8, 10)  # the gap between blocks
+# The most rows a map may have: a 64 MiB heap of 16-byte blocks.  The map
+# comes from the board, which could claim any number of free lines.
+MAX_ROWS = (64 << 20) // (16 * BLOCKS_PER_LINE)
 
-_INFO = re.compile(r"GC: total: (\d+), used: (\d+), free: (\d+)")
-_LINE = re.compile(r"^([0-9a-f]{8}): ([^\s]*)$")
-_FREE_LINES = re.compile(r"^\s+\((\d+) lines all free\)$")
+_INFO = re.compile(r"GC: total: (\d{1,12}), used: (\d{1,12}), free: (\d{1,12})")
+_LINE = re.compile(r"^([0-9a-f]{8}): ([^\s]{0,%d})$" % BLOCKS_PER_LINE)
+_FREE_LINES = re.compile(r"^\s+\((\d{1,12}) lines all free\)$")
 
 
 @dataclass
@@ -53,7 +57,8 @@ class HeapMap:
 
 
 def parse(text: str) -> HeapMap:
-    """The block map in the output of `micropython.mem_info(1)`."""
+    """The block map in the output of `micropython.mem_info(1)`; ValueError
+    if there is none, or one larger than any board's heap."""
     info = _INFO.search(text)
     if info is None or "GC memory layout" not in text:
         raise ValueError("no micropython.mem_info(1) block map in the board's output")
@@ -63,20 +68,30 @@ def parse(text: str) -> HeapMap:
         if m := _LINE.match(line):
             rows.append(m.group(2))
         elif m := _FREE_LINES.match(line):
-            rows.extend("." * BLOCKS_PER_LINE for _ in range(int(m.group(1))))
+            free_lines = min(int(m.group(1)), MAX_ROWS + 1 - len(rows))
+            rows.extend("." * BLOCKS_PER_LINE for _ in range(free_lines))
         elif line.strip():
             break
+        if len(rows) > MAX_ROWS:
+            raise ValueError(f"the board's block map is over {MAX_ROWS} lines, more than any heap")
     total, used, free = map(int, info.groups())
     return HeapMap(total, used, free, rows)
 
 
 def render(heap: HeapMap, path: Path, scale: int = 6) -> None:
     """Writes the map as a PNG: `scale` pixels a block, a 1-pixel grid
-    (a block is 16 bytes on a board, 32 on vpyb's 64-bit core)."""
+    (a block is 16 bytes on a board, 32 on vpyb's 64-bit core).  Pixel rows
+    are made as the PNG writer takes them: a big heap's picture is never
+    held in memory whole."""
     if scale < 2:
         raise ValueError("scale must be at least 2 pixels a block")
     width = BLOCKS_PER_LINE * scale
-    pixels: list[list[int]] = []
+    with open(path, "wb") as f:
+        png.Writer(width, len(heap.rows) * scale, greyscale=False).write(f, _pixel_rows(heap, scale))
+
+
+def _pixel_rows(heap: HeapMap, scale: int) -> Iterator[list[int]]:
+    grid_line = list(GRID) * BLOCKS_PER_LINE * scale
     head = KINDS["h"][1]  # the colour a tail block takes: its object's
     for row in heap.rows:
         line: list[int] = []
@@ -86,10 +101,9 @@ def render(heap: HeapMap, path: Path, scale: int = 6) -> None:
             line.extend(head * (scale - 1))
             line.extend(GRID)
         line.extend(GRID * ((BLOCKS_PER_LINE - len(row)) * scale))
-        pixels.extend([line] * (scale - 1))
-        pixels.append(list(GRID) * width)
-    with open(path, "wb") as f:
-        png.Writer(width, len(pixels), greyscale=False).write(f, pixels)
+        for _ in range(scale - 1):
+            yield line
+        yield grid_line
 
 
 def summary(heap: HeapMap, path: Path) -> str:

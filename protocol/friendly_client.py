@@ -4,8 +4,9 @@ expression values print and tracebacks read exactly as at the `>>>` prompt.
 Works with any MicroPython board on a pyserial port or URL."""
 from __future__ import annotations
 
+import ast
 import time
-from typing import Callable
+from typing import Any, Callable
 
 import serial
 
@@ -15,6 +16,26 @@ from .port_reader import PortReader, open_port
 # A prompt counts only when nothing follows it this long (Thonny's rule):
 # program output may itself contain ">>> ".
 PROMPT_QUIET = 0.01
+# Longest answer eval_repr() takes from a board: a tool's question (a list of
+# names, a chunk of a file) has a short answer; a board that talks on is cut off.
+REPLY_LIMIT = 1 << 20
+
+
+class BoardReplyError(ValueError):
+    """A board's answer is not what was asked for: it is refused, never run."""
+
+
+def read_literal(text: str, kind: type) -> Any:
+    """The Python literal of type `kind` that a board printed.  Read with
+    ast.literal_eval, never eval: a board (its main.py can rebind `repr` or
+    `sorted`) must not run code on this host."""
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        value = None
+    if type(value) is not kind:  # exact: a bool is no int here
+        raise BoardReplyError(f"the board's reply is not a {kind.__name__} literal: {text[:80]!r}")
+    return value
 
 
 def _prompt_prefix_at_end(data: bytes) -> int:
@@ -44,12 +65,13 @@ class FriendlyRepl:
 
     def run(self, code: str, on_output: Callable[[bytes], None],
             interrupted: Callable[[], bool] = lambda: False,
-            keys: Callable[[], bytes] = lambda: b"") -> None:
+            keys: Callable[[], bytes] = lambda: b"", patience: float | None = None) -> None:
         """Runs code; board output goes to on_output as it arrives (the final
         prompt excluded).  Ctrl-C goes to the board when interrupted() turns
         true or this process gets a KeyboardInterrupt (the user's Ctrl-C).
         keys() gives what the user typed meanwhile, passed on to the board
-        (for input() on the board)."""
+        (for input() on the board).  With `patience`, a board still not at
+        its prompt that long after the Ctrl-C raises TimeoutError."""
         lines = code.replace("\r\n", "\n").rstrip("\n").split("\n")
         self.serial.write(CTRL_E)
         self.reader.read_until(PASTE_BANNER)
@@ -59,25 +81,27 @@ class FriendlyRepl:
             self.reader.read_until(line.encode() + b"\r\n=== ")
         self.serial.write(CTRL_D)
         self.reader.read_until(b"\r\n")
-        self._stream(on_output, interrupted, keys)
+        self._stream(on_output, interrupted, keys, patience)
 
     def _stream(self, on_output: Callable[[bytes], None], interrupted: Callable[[], bool],
-                keys: Callable[[], bytes] = lambda: b"") -> None:
+                keys: Callable[[], bytes], patience: float | None) -> None:
         held = b""  # a tail that may be (the start of) the final prompt
-        sent_ctrl_c = False
+        ctrl_c_at: float | None = None
         while True:
             try:
-                if interrupted() and not sent_ctrl_c:
+                if interrupted() and ctrl_c_at is None:
                     raise KeyboardInterrupt
                 typed = keys()
                 if typed:
                     self.serial.write(typed.replace(b"\n", b"\r"))
                 chunk = self.reader.read_available(PROMPT_QUIET)
             except KeyboardInterrupt:
-                if not sent_ctrl_c:
+                if ctrl_c_at is None:
                     self.serial.write(CTRL_C)
-                    sent_ctrl_c = True
+                    ctrl_c_at = time.monotonic()
                 continue
+            if patience is not None and ctrl_c_at is not None and time.monotonic() - ctrl_c_at > patience:
+                raise TimeoutError("the board did not come back to its prompt after Ctrl-C")
             if not chunk:  # quiet: a whole prompt ends the run
                 if held == FRIENDLY_PROMPT:
                     return
@@ -92,7 +116,29 @@ class FriendlyRepl:
                 on_output(data[: len(data) - keep])
 
     def eval_repr(self, expression: str) -> str:
-        """repr() of an expression, without binding `_` or any name."""
-        out: list[bytes] = []
-        self.run(f"print(repr({expression}))", out.append)
-        return b"".join(out).decode(errors="replace").strip()
+        """What the board prints for repr() of an expression, without binding
+        `_` or any name.  An answer longer than REPLY_LIMIT or slower than the
+        timeout is cut off with Ctrl-C and refused."""
+        out = bytearray()
+        deadline = time.monotonic() + self.timeout
+
+        def collect(data: bytes) -> None:
+            out.extend(data[: REPLY_LIMIT + 1 - len(out)])
+
+        def cut_off() -> bool:
+            return len(out) > REPLY_LIMIT or time.monotonic() > deadline
+
+        self.run(f"print(repr({expression}))", collect, cut_off, patience=self.timeout)
+        if len(out) > REPLY_LIMIT:
+            raise BoardReplyError(f"the board's reply is over {REPLY_LIMIT} bytes")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no answer from the board within {self.timeout} s")
+        text = out.decode(errors="replace").strip()
+        if text.startswith("Traceback (most recent call last)"):
+            raise RuntimeError(text.splitlines()[-1])
+        return text
+
+    def eval_literal(self, expression: str, kind: type) -> Any:
+        """The value of an expression on the board, as a literal of type
+        `kind` (BoardReplyError if the board answers anything else)."""
+        return read_literal(self.eval_repr(expression), kind)
