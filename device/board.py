@@ -45,11 +45,12 @@ class VirtualBoard:
                  micropython: str | None = None, link: str | None = None,
                  tcp: int | None = None, rfc2217: int | None = None, listen: str = "127.0.0.1",
                  reset_on: str | None = None, freeze: str | Path | None = None,
-                 log=None) -> None:
+                 confine: bool = True, log=None) -> None:
         """tcp / rfc2217: serve the port on these TCP ports too (0: any free
         one); listen: their address; reset_on: 'dtr' or 'rts' asserted over
         RFC 2217 hard-resets the board; freeze: a folder of modules (or a
-        `vpyb freeze` image) mounted read-only at /rom as frozen bytecode."""
+        `vpyb freeze` image) mounted read-only at /rom as frozen bytecode;
+        confine=False runs the core without kernel confinement (trusted code only)."""
         if fs not in ("fat", "littlefs"):
             raise ValueError(f"unknown filesystem {fs!r}: use 'fat' or 'littlefs'")
         self._tmp = tempfile.mkdtemp(prefix="vpyb-") if ephemeral else None
@@ -64,6 +65,7 @@ class VirtualBoard:
         self.listen = listen
         self.freeze = Path(freeze) if freeze else None
         self.reset_on = reset_on
+        self.confine = confine
         self._net: list[NetEndpoint] = []
         self._log = log or (lambda msg: print(f"vpyb: {msg}", file=sys.stderr))
         self._prompt = threading.Event()
@@ -107,7 +109,7 @@ class VirtualBoard:
         cause = 2 if self._wire and not self._power_cut else 1
         self._power_cut = False
         config = CoreConfig(self._rom, self.flash_image, self.heap, self.fs,
-                            self.micropython, cause, self._frozen)
+                            self.micropython, cause, self._frozen, self.confine)
         return start_core(config, self.hardware.regs.fd)
 
     def stop(self) -> None:
@@ -144,6 +146,11 @@ class VirtualBoard:
     def urls(self) -> list[str]:
         """The network endpoints' pyserial URLs (socket://..., rfc2217://...)."""
         return [net.url for net in self._net]
+
+    @property
+    def confinement(self) -> str:
+        """The kernel layers confining the core, in one line."""
+        return self._wire.core.confinement
 
     @property
     def core_pid(self) -> int:

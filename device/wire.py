@@ -60,7 +60,7 @@ class Wire:
     def hard_reset(self, reason: str = "hard reset") -> None:
         """Restart the core at once (the endpoint stays open)."""
         self._reset_reason = reason
-        self.core.proc.kill()
+        self.core.kill()
 
     # --- the loop ----------------------------------------------------
     def _run(self) -> None:
@@ -137,7 +137,7 @@ class Wire:
                 core.side.sendall(reply)
         except ProtocolError as e:
             self._log(f"side channel: {e}; resetting the board")
-            core.proc.kill()
+            core.kill()
         except OSError:
             self._core_gone = True
 
@@ -197,7 +197,7 @@ class Wire:
         try:
             core.proc.wait(1)  # it is exiting: its fds are closed
         except subprocess.TimeoutExpired:
-            core.proc.kill()  # it closed them itself: a broken core
+            core.kill()  # it closed them itself: a broken core
         try:
             while data := os.read(core.master, CHUNK):
                 self._to_ep += data

@@ -1,0 +1,232 @@
+"""Kernel confinement of a core process (DESIGN.md decision 9).
+
+Runs in the core process (core_boot.py, under `python -I -S`).  User code on
+the board is untrusted, and viper, uctypes and native code reach the whole
+process, so the boundary is the kernel's, not the firmware's:
+
+- the standby, before its board arrives, leaves the host's user, network and
+  IPC namespaces (`prepare`), loads libseccomp and builds its filter;
+- once the board is mapped (`apply`), the core forks into a pid namespace of
+  its own; the child sets rlimits, no_new_privs and non-dumpable, restricts
+  itself with Landlock and loads the seccomp allowlist, then runs MicroPython.
+
+What the running kernel lacks is reported, never skipped: `prepare` returns
+one line naming each layer and whether it is on, which the host prints.
+The syscall lists come from strace of the core under a workload of files,
+I2C/SPI/UART, timers, IRQs, native and viper code, soft and hard resets.
+"""
+import ctypes
+import errno
+import os
+import resource
+import signal
+import sys
+
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+CLONE_THREAD = 0x00010000
+PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
+PR_SET_NO_NEW_PRIVS = 38
+AT_FDCWD_SIGN = 0x80000000  # a negative dirfd (AT_FDCWD) has this bit in its low word
+ADDRESS_SPACE = 1 << 30
+CORE_FDS = 16  # 0/1 console, 2 stderr, 3/4 side channel: no file is ever opened
+LIBC = ctypes.CDLL(None, use_errno=True)
+
+# What a core needs once MicroPython runs: its own memory, its own fds,
+# threads (the firmware's event watcher), time, signals to itself.
+CORE_SYSCALLS = (
+    "read", "write", "readv", "writev", "pread64", "pwrite64", "lseek", "fsync", "fdatasync",
+    "msync", "close", "dup", "dup2",
+    "dup3", "fcntl", "poll", "ppoll", "select", "pselect6", "mmap", "munmap", "mprotect",
+    "mremap", "madvise", "brk", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn",
+    "sigaltstack", "futex", "set_robust_list", "get_robust_list", "rseq", "set_tid_address",
+    "sched_yield", "sched_getaffinity", "nanosleep", "clock_nanosleep", "clock_gettime",
+    "clock_getres", "gettimeofday", "time", "getpid", "gettid", "getppid", "getuid", "geteuid",
+    "getgid", "getegid", "getrandom", "exit", "exit_group", "restart_syscall", "uname",
+)
+# A tty's own ioctls (the firmware arms ISIG on its console): termios
+# get/set, window size, bytes waiting, non-blocking.
+TTY_IOCTLS = (0x5401, 0x5402, 0x5403, 0x5404, 0x540B, 0x5413, 0x541B, 0x5421)
+# Another unix-port binary is exec'd, dynamically linked (maybe a script):
+# it also needs its loader's calls; Landlock limits what it can open or run.
+LOADER_SYSCALLS = (
+    "execve", "open", "openat", "access", "faccessat", "faccessat2", "stat", "lstat", "fstat",
+    "newfstatat", "statx", "readlink", "readlinkat", "getdents64", "getcwd", "arch_prctl",
+    "prlimit64", "sysinfo", "ioctl", "prctl", "getrlimit",
+)
+
+
+class Plan:
+    """What `prepare` set up and `apply` enforces."""
+
+    def __init__(self) -> None:
+        self.on: list[str] = []
+        self.off: list[str] = []
+        self.seccomp = None  # pyseccomp module, loaded before the board arrives
+        self.landlock_abi = 0
+        self.pid_namespace = False  # the core forks into it when its board arrives
+
+    def line(self) -> str:
+        text = "confined: " + ", ".join(self.on) if self.on else "NOT confined"
+        if self.off:
+            text += "; missing on this kernel: " + ", ".join(self.off)
+        return text
+
+
+def _unshare(flags: int) -> bool:
+    return LIBC.unshare(flags) == 0
+
+
+def prepare() -> Plan:
+    """In the standby: the namespaces that need no board, and the libraries."""
+    plan = Plan()
+    try:
+        import pyseccomp
+
+        pyseccomp.SyscallFilter(pyseccomp.ALLOW)  # libseccomp really loads
+        plan.seccomp = pyseccomp
+        plan.on.append("seccomp allowlist")
+    except Exception as e:  # no libseccomp on this system
+        plan.off.append(f"seccomp (libseccomp: {e})")
+    try:
+        import landlockpy
+
+        plan.landlock_abi = landlockpy.abi_version()
+    except Exception:
+        plan.landlock_abi = 0
+    if plan.landlock_abi:
+        what = "no filesystem"
+        if plan.landlock_abi >= 4:
+            what += ", no TCP"
+        if plan.landlock_abi >= 6:
+            what += ", scoped signals and abstract sockets"
+        plan.on.append(f"Landlock ABI {plan.landlock_abi} ({what})")
+    else:
+        plan.off.append("Landlock")
+    # Last: finding libseccomp runs ldconfig, whose process would have become
+    # (and, exiting, ended) the new pid namespace's init.
+    if _unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWPID):
+        plan.pid_namespace = True
+        plan.on.insert(0, "user+net+ipc+pid namespaces")
+    else:
+        plan.off.insert(0, f"namespaces ({os.strerror(ctypes.get_errno())})")
+    plan.on.append("rlimits")
+    return plan
+
+
+def _into_pid_namespace() -> None:
+    # The core becomes pid 1 of the namespace the standby made: it can see
+    # and signal no other process.  The parent stays behind as the process
+    # the host knows, and ends as the core ends; the host stops it with
+    # SIGTERM, which it passes on as SIGKILL, so the core is reaped here and
+    # never left a zombie for the system's init.
+    child = 0
+    signal.signal(signal.SIGTERM, lambda *_: child and os.kill(child, signal.SIGKILL))
+    child = os.fork()
+    if child == 0:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        return
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the tty's Ctrl-C is the core's
+    os.closerange(0, 1024)  # the pty and side channel hang up when the core dies
+    _, status = os.waitpid(child, 0)
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+    os._exit(os.waitstatus_to_exitcode(status))
+
+
+def _rlimits(file_size: int, fds: int) -> None:
+    for which, value in ((resource.RLIMIT_CORE, 0), (resource.RLIMIT_FSIZE, file_size),
+                         (resource.RLIMIT_NOFILE, fds), (resource.RLIMIT_AS, ADDRESS_SPACE)):
+        resource.setrlimit(which, (value, value))
+
+
+def _landlock(readable: tuple = (), writable: tuple = (), executable: tuple = ()) -> None:
+    from landlockpy import AccessFS, Ruleset, Scope
+
+    scope = Scope.ABSTRACT_UNIX_SOCKET | Scope.SIGNAL
+    with Ruleset(scoped=scope) as rules:
+        read = AccessFS.READ_FILE | AccessFS.READ_DIR
+        for path in readable:
+            rules.allow_path(path, read if os.path.isdir(path) else AccessFS.READ_FILE)
+        for path in writable:
+            rules.allow_path(path, AccessFS.READ_FILE | AccessFS.WRITE_FILE)
+        for path in executable:
+            rules.allow_path(path, AccessFS.READ_FILE | AccessFS.EXECUTE
+                             | (AccessFS.READ_DIR if os.path.isdir(path) else 0))
+        rules.restrict()
+
+
+def _seccomp(plan: Plan, loader: bool) -> None:
+    sc = plan.seccomp
+    refuse = sc.ERRNO(errno.EPERM)
+    f = sc.SyscallFilter(refuse)
+    for name in CORE_SYSCALLS + (LOADER_SYSCALLS if loader else ()):
+        try:
+            f.add_rule(sc.ALLOW, name)
+        except Exception:  # a call this architecture doesn't have
+            pass
+    # Threads, never processes; glibc falls back from clone3 (whose flags
+    # a filter can't see) to clone.
+    f.add_rule(sc.ALLOW, "clone", sc.Arg(0, sc.MASKED_EQ, CLONE_THREAD, CLONE_THREAD))
+    f.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
+    if not loader:
+        for cmd in TTY_IOCTLS:
+            f.add_rule(sc.ALLOW, "ioctl", sc.Arg(1, sc.MASKED_EQ, 0xFFFFFFFF, cmd))
+        # fstat of an fd of its own (glibc's fstat), never a path.
+        f.add_rule(sc.ALLOW, "newfstatat", sc.Arg(0, sc.MASKED_EQ, AT_FDCWD_SIGN, 0))
+    pid = os.getpid()  # signals to itself only (the GC stops its threads so)
+    f.add_rule(sc.ALLOW, "kill", sc.Arg(0, sc.EQ, pid))
+    f.add_rule(sc.ALLOW, "tgkill", sc.Arg(0, sc.EQ, pid))
+    f.load()
+
+
+def apply(plan: Plan, *, binary: str = "", flash: str = "", images: tuple = ()) -> None:
+    """In the core, once the board is mapped: the rest of the layers.  With
+    `binary` the core is about to exec another unix-port binary, which may
+    read its own files, the system's libraries and `images`, write `flash`,
+    and run only itself."""
+    if plan.pid_namespace:
+        _into_pid_namespace()
+    LIBC.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    LIBC.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    if binary:
+        _rlimits(os.path.getsize(flash), 256)
+        if plan.landlock_abi:
+            run, read = _loader_paths(binary)
+            _landlock(read + images, (flash,), run)
+    else:
+        _rlimits(0, CORE_FDS)
+        if plan.landlock_abi:
+            _landlock()
+    if plan.seccomp is not None:
+        _seccomp(plan, loader=bool(binary))
+
+
+def _loader_paths(binary: str) -> tuple[tuple, tuple]:
+    # What an exec'd binary runs (itself, its interpreter if it is a script,
+    # the ELF loader) and reads (those, their prefixes, shared libraries).
+    run = {os.path.realpath(binary)}
+    read = {os.path.dirname(os.path.realpath(binary)), sys.base_prefix, sys.prefix}
+    try:
+        with open(binary, "rb") as f:
+            first = f.readline(256)
+        if first.startswith(b"#!"):
+            interp = first[2:].split()[0].decode()
+            run.add(os.path.realpath(interp))
+            read.add(os.path.dirname(os.path.dirname(interp)))
+            read.add(os.path.dirname(os.path.dirname(os.path.realpath(interp))))
+    except OSError:
+        pass
+    for lib in ("/lib", "/lib64", "/usr/lib", "/usr/lib64"):
+        if os.path.isdir(lib):
+            read.add(lib)
+            run.update(os.path.realpath(os.path.join(lib, n)) for n in os.listdir(lib)
+                       if n.startswith("ld-linux"))
+    read.add("/etc/ld.so.cache")
+    return tuple(sorted(run)), tuple(sorted(p for p in read if os.path.exists(p)))
