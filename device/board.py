@@ -16,7 +16,7 @@ from platformdirs import user_state_dir
 from . import romfs
 from .core import Core, CoreConfig, core_arch
 from .endpoint_pty import PtyEndpoint
-from .flash import FLASH_BYTES, ensure_image
+from .flash import FLASH_BYTES, FlashInUse, claim_image
 from .hardware import Hardware, I2CBus, Led, Pin, SPIBus, UARTPort
 from .models.mma7660 import MMA7660
 from .registry import RunningBoard, register
@@ -72,6 +72,7 @@ class VirtualBoard:
         self._endpoint: PtyEndpoint | None = None
         self._wire: Wire | None = None
         self._entry: Path | None = None
+        self._flash_lock: int | None = None  # fd holding flash.img's lock while the board runs
         self._power_cut = False
         # The hardware exists before power-on, so models can be wired first.
         uid = hashlib.sha256(str(self.state_dir.resolve()).encode()).digest()[:12]
@@ -80,7 +81,11 @@ class VirtualBoard:
     # --- life cycle --------------------------------------------------
     def start(self, timeout: float = 2.0) -> "VirtualBoard":
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        self.flash_image = ensure_image(self.state_dir / "flash.img", self.flash_size)
+        self.flash_image = self.state_dir / "flash.img"
+        try:
+            self._flash_lock = claim_image(self.flash_image, self.flash_size)
+        except FlashInUse as e:
+            raise BoardError(f"{e}: give this board another state directory") from None
         arch = core_arch(self.micropython)
         self._rom = romfs.firmware_image(arch)
         self._frozen = romfs.frozen_image(self.freeze, arch) if self.freeze else None
@@ -126,6 +131,9 @@ class VirtualBoard:
             self._endpoint.close()
             self._endpoint = None
         self.hardware.close()
+        if self._flash_lock is not None:  # the core is gone: the image is free
+            os.close(self._flash_lock)
+            self._flash_lock = None
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
 

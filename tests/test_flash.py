@@ -1,10 +1,14 @@
 """/flash is a real filesystem image that host tools can open."""
 import os
 import signal
+import subprocess
+import sys
 
 import littlefs
+import pytest
 
 from conftest import mpremote
+from vpyb.device.board import BoardError, VirtualBoard
 
 
 def test_fat_image_opens_with_pyfatfs(start_board, tmp_path):
@@ -50,3 +54,30 @@ def test_a_killed_board_keeps_closed_files(start_board, tmp_path):
     b.proc.wait()
     b2 = start_board("--state", str(state))
     assert mpremote(b2.port, "fs", "cat", ":safe.txt").stdout == "closed"
+
+
+def test_a_second_board_on_one_state_directory_is_refused(start_board, tmp_path):
+    # Two boards on one flash.img would each write the FAT from their own
+    # idea of it and lose files: the second is told who has it.
+    state = tmp_path / "b"
+    first = start_board("--state", str(state))
+    r = subprocess.run([sys.executable, "-m", "vpyb.host_tools.cli", "run", "--state", str(state)],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr == (f"vpyb: cannot start the board: {state / 'flash.img'} is in use by another "
+                        f"board (pid {first.proc.pid}): give this board another state directory\n")
+    mpremote(first.port, "exec", "f = open('still.txt', 'w'); f.write('mine'); f.close()")
+    first.stop()
+    second = start_board("--state", str(state))  # free once the first has stopped
+    assert mpremote(second.port, "fs", "cat", ":still.txt").stdout == "mine"
+
+
+def test_two_virtualboards_on_one_image(tmp_path):
+    with VirtualBoard(tmp_path) as first:
+        second = VirtualBoard(tmp_path)
+        with pytest.raises(BoardError, match=rf"flash.img is in use by another board \(pid {os.getpid()}\)"):
+            second.start()
+        second.stop()
+        assert first.wait_prompt()
+    with VirtualBoard(tmp_path) as again:
+        assert again.wait_prompt()
