@@ -39,7 +39,11 @@ def _run(args: argparse.Namespace) -> int:
                          flash_size=args.flash,
                          micropython=args.micropython, link=args.link, tcp=args.tcp,
                          rfc2217=args.rfc2217, listen=args.listen or "127.0.0.1",
-                         reset_on=args.reset_on, freeze=args.freeze)
+                         reset_on=args.reset_on, freeze=args.freeze,
+                         confine=not args.unconfined)
+    if args.unconfined:
+        print("vpyb: WARNING: --unconfined: the board's code runs with your user's rights on "
+              "this host; use it only for code you trust", file=sys.stderr)
     if args.listen and not _is_loopback(args.listen):
         print(f"vpyb: WARNING: listening on {args.listen}: whoever reaches these ports can run "
               "code on this host", file=sys.stderr)
@@ -58,6 +62,7 @@ def _run(args: argparse.Namespace) -> int:
         return 1
     try:
         print(f"vpyb: PYBv1.1 ready on {board.port}", flush=True)
+        print(f"vpyb: core {board.confinement}", file=sys.stderr, flush=True)
         for url in board.urls:
             print(f"vpyb: also on {url}", flush=True)
         done.wait()
@@ -125,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
                             help="modules to freeze: compiled with mpy-cross into ROMFS at /rom")
         parser.add_argument("--board", metavar="TOML",
                             help="wiring: peripheral models, jumpers, inputs (see the README)")
+        parser.add_argument("--unconfined", action="store_true",
+                            help="run the core without kernel confinement (trusted code only)")
     hm = sub.add_parser("heapmap", help="draw a board's GC heap (micropython.mem_info(1)) as a PNG")
     hm.add_argument("port", nargs="?", help="port or pyserial URL (default: the first board found)")
     hm.add_argument("-o", "--output", metavar="FILE", default="heap.png", help="PNG file (default heap.png)")
@@ -157,7 +164,8 @@ def _heapmap(args: argparse.Namespace) -> int:
 def _starts_a_board(argv: list[str]) -> bool:
     # Before parsing (which imports the board): the first word names the command.
     words = [a for a in argv if not a.startswith("-")]
-    return not (words and words[0] in OTHER_COMMANDS) and "--micropython" not in argv
+    return (not (words and words[0] in OTHER_COMMANDS) and "--micropython" not in argv
+            and "--unconfined" not in argv)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -62,6 +62,8 @@ class BoardProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if not self.proc.stderr.closed:
+            self.stderr_text = self.proc.stderr.read().decode(errors="replace")
         for f in (self.proc.stdout, self.proc.stderr):
             f.close()
         return self.proc.returncode

@@ -159,3 +159,58 @@ def test_another_binary_core_is_confined_too(tmp_path):
     binary = str(Path(sys.executable).parent / "micropython")
     text = run_confined(MICROPYTHON_ATTACK, micropython=True, binary=binary, tmp=tmp_path)
     refused_all(text, ["system", "read /etc/passwd", "write a host file", "socket", "listdir /"])
+
+
+def test_a_kernel_without_a_layer_still_runs_the_board_and_says_so(tmp_path):
+    # A kernel lacking namespaces and Landlock can't be made here: the probes
+    # are told so, and the rest of the confinement still holds.
+    script = HARNESS.replace("plan = core_confine.prepare()", (
+        "import landlockpy\n"
+        "core_confine._unshare = lambda flags: False\n"
+        "landlockpy.abi_version = lambda: 0\n"
+        "plan = core_confine.prepare()")).format(
+        device=str(DEVICE), libs=core.CONFINE_LIBRARIES, wheel=core.WHEEL_DIR,
+        no_seccomp=False, apply_args={}, preload="import micropython_run")
+    script += ("os._exit(micropython_run.run_main(['micropython', '-c', "
+               "'import socket\\nprint(6 * 7)\\ntry:\\n socket.socket()\\nexcept OSError as e:\\n"
+               " print(\"socket refused\", e)']))\n")
+    out = subprocess.run([sys.executable, "-I", "-S", "-c", script], capture_output=True,
+                         text=True, timeout=30)
+    layers = next(ln for ln in out.stdout.splitlines() if ln.startswith("LAYERS"))
+    assert "missing on this kernel: namespaces" in layers and "Landlock" in layers.split("missing")[1]
+    assert "seccomp allowlist" in layers.split("missing")[0]
+    assert "42" in out.stdout and "socket refused" in out.stdout, out.stdout + out.stderr
+
+
+def test_vpyb_run_says_its_layers_and_unconfined_warns(start_board):
+    for args, expect in ((("--ephemeral",), "vpyb: core confined: "),
+                         (("--ephemeral", "--unconfined"), "WARNING: --unconfined")):
+        b = start_board(*args)
+        b.stop()
+        # stop() closed the pipes: read what the process wrote before.
+        err = b.stderr_text
+        assert expect in err, err
+
+
+ROUTES = {
+    # Every way user code has had to the core's own os, builtins and VFS.
+    "fw_os": "import fw_os; r = fw_os._os.system('touch {marker}')",
+    "builtins": "import builtins; r = builtins.__import__('os').system('touch {marker}')",
+    "posix vfs": ("import builtins; v = builtins.__import__('vfs'); v.mount(v.VfsPosix('/'), '/h');"
+                  " r = open('/h/etc/passwd').read()"),
+}
+
+
+def test_user_code_on_a_board_reaches_nothing_of_the_host(start_board, tmp_path):
+    b = start_board("--ephemeral")
+    marker = tmp_path / "pwned"
+    for name, route in ROUTES.items():
+        out = subprocess.run([sys.executable, "-m", "mpremote", "connect", b.port, "exec",
+                              route.format(marker=marker) + "\nprint('ROUTE', r)"],
+                             capture_output=True, text=True, timeout=30)
+        assert not marker.exists(), f"{name}: a shell command ran on the host"
+        assert "root:" not in out.stdout, f"{name}: read a host file"
+    # The board is still a board afterwards.
+    out = subprocess.run([sys.executable, "-m", "mpremote", "connect", b.port, "exec", "print(6*7)"],
+                         capture_output=True, text=True, timeout=30)
+    assert out.stdout.strip() == "42", out
