@@ -72,16 +72,21 @@ def timed_runs(n: int, *mpremote_args: str) -> list[float]:
     return times
 
 
-def fresh_boards(n: int) -> list[float]:
-    """VirtualBoard start() to its prompt, as the plugin's fixture does it."""
+def fresh_boards(n: int, confine: bool = True, first_exec: bool = False) -> list[float]:
+    """VirtualBoard start() to its prompt (or to the end of a first raw REPL
+    exec over its pty), as the plugin's fixture does it."""
     times = []
     for _ in range(n + 1):
-        board = VirtualBoard(ephemeral=True)
+        board = VirtualBoard(ephemeral=True, confine=confine)
         t0 = time.perf_counter()
         board.start()
+        if first_exec:
+            with RawRepl(board.port) as repl:
+                repl.enter()
+                repl.exec_raw("x=1")
         times.append(time.perf_counter() - t0)
         board.stop()
-        time.sleep(0.02)  # a test's own time: the next standby starts meanwhile
+        time.sleep(0.15)  # a test's own time: the next standby starts meanwhile
     return times[1:]  # the first one found no standby ready
 
 
@@ -152,6 +157,10 @@ def bench(runs: int) -> dict:
         "soft_reset_ms": median_ms(soft),
         "hard_reset_ms": median_ms(hard),
         "fresh_board_ms": median_ms(fresh_boards(max(5, runs // 5))),
+        "fresh_board_unconfined_ms": median_ms(fresh_boards(max(5, runs // 5), confine=False)),
+        "fresh_board_to_first_exec_ms": median_ms(fresh_boards(max(5, runs // 5), first_exec=True)),
+        "fresh_board_to_first_exec_unconfined_ms": median_ms(
+            fresh_boards(max(5, runs // 5), confine=False, first_exec=True)),
         "raw_paste_exec_round_trip_ms": median_ms(paste_rt),
         "classic_raw_exec_round_trip_ms": median_ms(classic_rt),
         "raw_paste_upload_MB_per_s": round(len(payload) / statistics.median(upload) / 1e6, 3),

@@ -191,7 +191,7 @@ def main() -> None:
     plan = None
     if libraries != "unconfined":
         sys.path.extend(libraries.split(os.pathsep))
-        plan = core_confine.prepare()
+        plan = core_confine.prepare(exec_binary=not os.path.isdir(core))
     if os.path.isdir(core):
         sys.path.insert(0, core)
         import micropython_run  # before the board arrives: loading it is the slow part

@@ -66,7 +66,9 @@ class Plan:
         self.on: list[str] = []
         self.off: list[str] = []
         self.seccomp = None  # pyseccomp module, loaded before the board arrives
+        self.filter = None  # the seccomp filter, built before the board arrives
         self.landlock_abi = 0
+        self.ruleset = None  # a Landlock ruleset made ahead (the wheel's core needs no paths)
         self.pid_namespace = False  # the core forks into it when its board arrives
 
     def line(self) -> str:
@@ -80,8 +82,10 @@ def _unshare(flags: int) -> bool:
     return LIBC.unshare(flags) == 0
 
 
-def prepare() -> Plan:
-    """In the standby: the namespaces that need no board, and the libraries."""
+def prepare(exec_binary: bool = False) -> Plan:
+    """In the standby: the namespaces that need no board, the libraries, and
+    what can be built ahead so the board's handover pays only for loading it.
+    `exec_binary`: the core will exec another unix-port binary."""
     plan = Plan()
     try:
         import pyseccomp
@@ -114,6 +118,12 @@ def prepare() -> Plan:
     else:
         plan.off.insert(0, f"namespaces ({os.strerror(ctypes.get_errno())})")
     plan.on.append("rlimits")
+    if plan.seccomp is not None:
+        # pid 1 in its own pid namespace, else this very process.
+        plan.filter = _seccomp_filter(plan.seccomp, exec_binary,
+                                      1 if plan.pid_namespace else os.getpid())
+    if plan.landlock_abi and not exec_binary:
+        plan.ruleset = _landlock_ruleset()
     return plan
 
 
@@ -146,26 +156,23 @@ def _rlimits(file_size: int, fds: int) -> None:
         resource.setrlimit(which, (value, value))
 
 
-def _landlock(readable: tuple = (), writable: tuple = (), executable: tuple = ()) -> None:
+def _landlock_ruleset(readable: tuple = (), writable: tuple = (), executable: tuple = ()):
     from landlockpy import AccessFS, Ruleset, Scope
 
-    scope = Scope.ABSTRACT_UNIX_SOCKET | Scope.SIGNAL
-    with Ruleset(scoped=scope) as rules:
-        read = AccessFS.READ_FILE | AccessFS.READ_DIR
-        for path in readable:
-            rules.allow_path(path, read if os.path.isdir(path) else AccessFS.READ_FILE)
-        for path in writable:
-            rules.allow_path(path, AccessFS.READ_FILE | AccessFS.WRITE_FILE)
-        for path in executable:
-            rules.allow_path(path, AccessFS.READ_FILE | AccessFS.EXECUTE
-                             | (AccessFS.READ_DIR if os.path.isdir(path) else 0))
-        rules.restrict()
+    rules = Ruleset(scoped=Scope.ABSTRACT_UNIX_SOCKET | Scope.SIGNAL)
+    read = AccessFS.READ_FILE | AccessFS.READ_DIR
+    for path in readable:
+        rules.allow_path(path, read if os.path.isdir(path) else AccessFS.READ_FILE)
+    for path in writable:
+        rules.allow_path(path, AccessFS.READ_FILE | AccessFS.WRITE_FILE)
+    for path in executable:
+        rules.allow_path(path, AccessFS.READ_FILE | AccessFS.EXECUTE
+                         | (AccessFS.READ_DIR if os.path.isdir(path) else 0))
+    return rules
 
 
-def _seccomp(plan: Plan, loader: bool) -> None:
-    sc = plan.seccomp
-    refuse = sc.ERRNO(errno.EPERM)
-    f = sc.SyscallFilter(refuse)
+def _seccomp_filter(sc, loader: bool, pid: int):
+    f = sc.SyscallFilter(sc.ERRNO(errno.EPERM))
     for name in CORE_SYSCALLS + (LOADER_SYSCALLS if loader else ()):
         try:
             f.add_rule(sc.ALLOW, name)
@@ -180,10 +187,10 @@ def _seccomp(plan: Plan, loader: bool) -> None:
             f.add_rule(sc.ALLOW, "ioctl", sc.Arg(1, sc.MASKED_EQ, 0xFFFFFFFF, cmd))
         # fstat of an fd of its own (glibc's fstat), never a path.
         f.add_rule(sc.ALLOW, "newfstatat", sc.Arg(0, sc.MASKED_EQ, AT_FDCWD_SIGN, 0))
-    pid = os.getpid()  # signals to itself only (the GC stops its threads so)
+    # Signals to itself only (the GC stops its threads so).
     f.add_rule(sc.ALLOW, "kill", sc.Arg(0, sc.EQ, pid))
     f.add_rule(sc.ALLOW, "tgkill", sc.Arg(0, sc.EQ, pid))
-    f.load()
+    return f
 
 
 def apply(plan: Plan, *, binary: str = "", flash: str = "", images: tuple = ()) -> None:
@@ -199,13 +206,14 @@ def apply(plan: Plan, *, binary: str = "", flash: str = "", images: tuple = ()) 
         _rlimits(os.path.getsize(flash), 256)
         if plan.landlock_abi:
             run, read = _loader_paths(binary)
-            _landlock(read + images, (flash,), run)
+            plan.ruleset = _landlock_ruleset(read + images, (flash,), run)
     else:
         _rlimits(0, CORE_FDS)
-        if plan.landlock_abi:
-            _landlock()
-    if plan.seccomp is not None:
-        _seccomp(plan, loader=bool(binary))
+    if plan.ruleset is not None:
+        plan.ruleset.restrict()
+        plan.ruleset.close()
+    if plan.filter is not None:
+        plan.filter.load()
 
 
 def _loader_paths(binary: str) -> tuple[tuple, tuple]:

@@ -26,10 +26,10 @@ import os, sys
 sys.path[:0] = [{device!r}, *{libs!r}.split(os.pathsep), {wheel!r}]
 import core_confine
 {preload}
-plan = core_confine.prepare()
+plan = core_confine.prepare(exec_binary={exec_binary})
 print("LAYERS", plan.line(), flush=True)
 if {no_seccomp}:
-    plan.seccomp = None
+    plan.filter = None
 core_confine.apply(plan, **{apply_args})
 """
 
@@ -92,7 +92,8 @@ def run_confined(attack: str, *, micropython: bool, binary: str = "", no_seccomp
     # What the attack needs is loaded before the confinement, as a core loads its own.
     preload = "import micropython_run" if micropython and not binary else "import ctypes, socket"
     script = HARNESS.format(device=str(DEVICE), libs=core.CONFINE_LIBRARIES, wheel=core.WHEEL_DIR,
-                            no_seccomp=no_seccomp, apply_args=apply_args, preload=preload)
+                            no_seccomp=no_seccomp, apply_args=apply_args, preload=preload,
+                            exec_binary=bool(binary))
     code = attack.format(marker=marker, host_pid=os.getpid())
     if binary:
         script += f"os.execv({binary!r}, [{binary!r}, '-c', {code!r}])\n"
@@ -164,13 +165,13 @@ def test_another_binary_core_is_confined_too(tmp_path):
 def test_a_kernel_without_a_layer_still_runs_the_board_and_says_so(tmp_path):
     # A kernel lacking namespaces and Landlock can't be made here: the probes
     # are told so, and the rest of the confinement still holds.
-    script = HARNESS.replace("plan = core_confine.prepare()", (
+    script = HARNESS.replace("plan = core_confine.prepare(", (
         "import landlockpy\n"
         "core_confine._unshare = lambda flags: False\n"
         "landlockpy.abi_version = lambda: 0\n"
-        "plan = core_confine.prepare()")).format(
+        "plan = core_confine.prepare(")).format(
         device=str(DEVICE), libs=core.CONFINE_LIBRARIES, wheel=core.WHEEL_DIR,
-        no_seccomp=False, apply_args={}, preload="import micropython_run")
+        no_seccomp=False, apply_args={}, preload="import micropython_run", exec_binary=False)
     script += ("os._exit(micropython_run.run_main(['micropython', '-c', "
                "'import socket\\nprint(6 * 7)\\ntry:\\n socket.socket()\\nexcept OSError as e:\\n"
                " print(\"socket refused\", e)']))\n")
