@@ -26,6 +26,8 @@ from .wire import Wire
 if TYPE_CHECKING:
     from .endpoint_net import NetEndpoint
 
+# A core that fails to start is retried for at most this long (restarts.py).
+CORE_RETRIES_WITHIN = 10.0
 PYBV11_GC_POOL = 103168  # "GC: total" of a real PYBv1.1 (pyboard-facts.md section 2)
 
 
@@ -45,12 +47,13 @@ class VirtualBoard:
                  micropython: str | None = None, link: str | None = None,
                  tcp: int | None = None, rfc2217: int | None = None, listen: str = "127.0.0.1",
                  reset_on: str | None = None, freeze: str | Path | None = None,
-                 confine: bool = True, log=None) -> None:
+                 confine: bool = True, log=None, on_fail=None) -> None:
         """tcp / rfc2217: serve the port on these TCP ports too (0: any free
         one); listen: their address; reset_on: 'dtr' or 'rts' asserted over
         RFC 2217 hard-resets the board; freeze: a folder of modules (or a
         `vpyb freeze` image) mounted read-only at /rom as frozen bytecode;
-        confine=False runs the core without kernel confinement (trusted code only)."""
+        confine=False runs the core without kernel confinement (trusted code only);
+        on_fail(reason): called when the board's core can't be started any more."""
         if fs not in ("fat", "littlefs"):
             raise ValueError(f"unknown filesystem {fs!r}: use 'fat' or 'littlefs'")
         self._tmp = tempfile.mkdtemp(prefix="vpyb-") if ephemeral else None
@@ -69,6 +72,8 @@ class VirtualBoard:
         self._net: list[NetEndpoint] = []
         self._log = log or (lambda msg: print(f"vpyb: {msg}", file=sys.stderr))
         self._prompt = threading.Event()
+        self.failure: str | None = None  # why the board's core can't be started
+        self._on_fail = on_fail
         self._endpoint: PtyEndpoint | None = None
         self._wire: Wire | None = None
         self._entry: Path | None = None
@@ -91,7 +96,7 @@ class VirtualBoard:
         self._frozen = romfs.frozen_image(self.freeze, arch) if self.freeze else None
         self._endpoint = PtyEndpoint(self.link)
         self._wire = Wire(self._endpoint.master, self._new_core, self.hardware, self._prompt.set,
-                          self._log)
+                          self._failed, self._log)
         self._wire.start()
         if self._net_wanted:
             from .endpoint_net import NetEndpoint  # pyserial's RFC 2217 server: only when asked
@@ -101,12 +106,20 @@ class VirtualBoard:
                                          log=self._log))
         self._entry = register(RunningBoard(os.getpid(), self.port, str(self.state_dir),
                                             self.hardware.regs.path, self.urls))
-        if not self._prompt.wait(timeout) and self._wire.core.exited() is not None:
+        if not self._prompt.wait(timeout) and self._wire.failing:
+            self._prompt.wait(CORE_RETRIES_WITHIN)  # a prompt or a failure comes by then
+        if self.failure:
             self.stop()
-            raise BoardError("the MicroPython core exited during boot")
+            raise BoardError(self.failure)
         # Without a prompt by now, main.py is busy: the board is up and its
         # port takes input (Ctrl-C reaches main.py), as a real board's does.
         return self
+
+    def _failed(self, reason: str) -> None:
+        self.failure = reason
+        self._prompt.set()  # no prompt will come: the waiters hear why
+        if self._on_fail:
+            self._on_fail(reason)
 
     def _new_core(self) -> Core:
         # The first core is a power-on; later ones follow a reset unless the
@@ -165,7 +178,9 @@ class VirtualBoard:
         return self._wire.core.proc.pid
 
     def hard_reset(self) -> None:
-        """Like pressing RST: the core restarts, the port stays open."""
+        """Like pressing RST: the core restarts, the port stays open (a board
+        whose core could not be started tries again)."""
+        self.failure = None
         self._prompt.clear()
         self._wire.hard_reset()
 
@@ -178,7 +193,7 @@ class VirtualBoard:
         self._wire.hard_reset("power cut")
 
     def wait_prompt(self, timeout: float = 10.0) -> bool:
-        return self._prompt.wait(timeout)
+        return self._prompt.wait(timeout) and not self.failure
 
     # --- the hardware, from outside --------------------------------------
     def i2c(self, bus: int | str | None = None, *, scl: str | None = None,

@@ -6,16 +6,20 @@ what `VirtualBoard.i2c(1)`, `.pin('X1')`, `.led(2)`... return views of.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import struct
+import termios
 import threading
 import time
+from array import array
 from typing import Callable
 
 from . import pins as pin_names
 from . import side_channel as sc
 from .models.base import I2CDevice, I2CNack, I2CTimeout, SPIDevice, UARTPeer
 from .models.mma7660 import MMA7660
+from .ratelimit import RateLimitedLog
 from .regfile import GPIO_BASE, GPIO_IDR, GPIO_STRIDE, RegisterFile
 
 ENODEV, ETIMEDOUT, EIO = 19, 110, 5
@@ -23,6 +27,15 @@ I2C_BUSES = {1: ("B6", "B7"), 2: ("B10", "B11"), "X": ("B6", "B7"), "Y": ("B10",
 SPI_BUSES = {1: "A5", 2: "B13", "X": "A5", "Y": "B13"}
 UART_PINS = {1: ("B6", "B7"), 2: ("A2", "A3"), 3: ("B10", "B11"), 4: ("A0", "A1"), 6: ("C6", "C7")}
 UART_NAMES = {"XA": 4, "XB": 1, "YA": 6, "YB": 3}
+I2C_MAX_READ = sc.MAX_PAYLOAD - 3  # the reply: error, u16 bytes ACKed, data
+# A timer's callback runs at most 1000 times a second, however fast it is
+# set: each tick crosses to the core and back (~50 us of two processes'
+# time), and the host's poll counts milliseconds.  A faster timer's ticks
+# are coalesced, as a busy MCU runs an IRQ once for several updates.
+TIMER_MIN_PERIOD = 0.001
+# Ticks wait while this much of earlier events is still unread: a core
+# that can't keep up gets one tick where it missed several.
+TICK_BACKLOG = 256
 
 
 class I2CBus:
@@ -193,7 +206,6 @@ class Led:
 class Hardware:
     def __init__(self, unique_id: bytes, log: Callable[[str], None]) -> None:
         self.regs = RegisterFile(unique_id)
-        self._log = log
         self.jumpers: dict[int, int] = {}
         self.i2c_buses: dict[tuple[int, int], I2CBus] = {}
         self.spi_buses: dict[int, SPIBus] = {}
@@ -201,7 +213,12 @@ class Hardware:
         self._events_fd: int | None = None
         self._lock = threading.Lock()
         self._timers: dict[int, tuple[float, bool, float]] = {}  # slot: period, oneshot, due
+        self._backlog = array("i", [0])
         self.dropped_events = 0
+        self.missed_ticks = 0
+        # What the core gets wrong, said a few times, not per request.
+        self.report = RateLimitedLog(log)
+        self._closed = False
         self.accel = self.i2c(1).attach(76, MMA7660(), power="MMA_AVDD")
 
     # --- wiring --------------------------------------------------------
@@ -269,6 +286,13 @@ class Hardware:
         for port in self.uarts.values():
             port.enabled = False
 
+    def core_stopped(self) -> None:
+        """The core is gone: its events fd is about to be closed (its number
+        may be reused at once), and its timers stop."""
+        with self._lock:
+            self._events_fd = None
+        self._timers.clear()
+
     def event(self, kind: int, payload: bytes) -> None:
         with self._lock:
             if self._events_fd is None:
@@ -279,16 +303,26 @@ class Hardware:
                 self.dropped_events += 1  # the board is not taking events: lost, as an overrun
 
     def handle(self, kind: int, p: bytes) -> bytes | None:
-        """Answers one firmware request (on the wire thread)."""
+        """Answers one firmware request (on the wire thread); its payload's
+        size is the firmware's (side_channel.RequestReader checked it)."""
         try:
             return self._handle(kind, p)
+        except sc.BadRequest as e:
+            self.report(f"bad request from the core: {e}")
         except Exception as e:  # a model's bug must not take the board down
-            self._log(f"peripheral model failed: {e!r}")
-            return struct.pack("<BH", EIO, 0) if kind == sc.I2C_XFER else b""
+            self.report(f"peripheral model failed: {e!r}")
+        return struct.pack("<BH", EIO, 0) if kind == sc.I2C_XFER else b""
+
+    def _uart(self, unit: int) -> UARTPort:
+        if unit not in self.uarts:
+            raise sc.BadRequest(f"UART({unit}) doesn't exist")
+        return self.uarts[unit]
 
     def _handle(self, kind: int, p: bytes) -> bytes | None:
         if kind == sc.I2C_XFER:
             nread = p[3] | (p[4] & 0x7F) << 8
+            if nread > I2C_MAX_READ:
+                raise sc.BadRequest(f"an I2C read of {nread} bytes")
             return self.i2c_buses.get((p[0], p[1]), I2CBus(self)).transfer(p[2], p[5:], nread)
         if kind == sc.I2C_SCAN:
             bus = self.i2c_buses.get((p[0], p[1]))
@@ -297,10 +331,10 @@ class Hardware:
             bus = self.spi_buses.get(p[0])
             return bus.transfer(p[1:]) if bus else b"\xff" * (len(p) - 1)
         if kind == sc.UART_WRITE:
-            self.uarts[p[0]].transmitted(p[1:])
+            self._uart(p[0]).transmitted(p[1:])
             return b""
         if kind == sc.UART_INIT:
-            port = self.uarts[p[0]]
+            port = self._uart(p[0])
             port.enabled = bool(p[4])
             port.baudrate = int.from_bytes(p[5:9], "little")
             return b""
@@ -312,12 +346,12 @@ class Hardware:
         if kind == sc.TIMER_SET:
             slot, oneshot, period_us = p[0], p[1], int.from_bytes(p[2:6], "little")
             if period_us:
-                period = period_us / 1e6
+                period = max(period_us / 1e6, TIMER_MIN_PERIOD)
                 self._timers[slot] = (period, bool(oneshot), time.monotonic() + period)
             else:
                 self._timers.pop(slot, None)
             return b""
-        raise ValueError(f"unknown request kind {kind}")
+        raise sc.BadRequest(f"unknown request kind {kind}")
 
     # --- timers (driven by the wire's poll loop) ---------------------------
     def next_timer(self) -> float | None:
@@ -329,15 +363,36 @@ class Hardware:
     def tick_timers(self) -> None:
         now = time.monotonic()
         for slot, (period, oneshot, due) in list(self._timers.items()):
-            if due <= now:
+            if due > now:
+                continue
+            if self._events_backlog() >= TICK_BACKLOG:
+                # The core is behind: this tick joins the next one (a
+                # one-shot's waits for it).
+                self.missed_ticks += 1
+                if oneshot:
+                    self._timers[slot] = (period, oneshot, now + TIMER_MIN_PERIOD)
+                    continue
+            else:
                 self.event(sc.EV_TIMER, bytes((slot,)))
                 if oneshot:
                     del self._timers[slot]
-                else:
-                    # Late ticks are not made up, as a busy MCU misses IRQs.
-                    self._timers[slot] = (period, oneshot, due + period if due + period > now else now + period)
+                    continue
+            # Late ticks are not made up, as a busy MCU misses IRQs.
+            self._timers[slot] = (period, oneshot, due + period if due + period > now else now + period)
+
+    def _events_backlog(self) -> int:
+        # Bytes of events the core has not read yet (FIONREAD works on
+        # either end of a pipe).
+        with self._lock:
+            if self._events_fd is None:
+                return 0
+            fcntl.ioctl(self._events_fd, termios.FIONREAD, self._backlog)
+        return self._backlog[0]
 
     def close(self) -> None:
+        if self._closed:  # a board stopped twice must not close fds twice
+            return
+        self._closed = True
         for port in self.uarts.values():
             if port.peer is not None:
                 port.peer.close()

@@ -35,19 +35,19 @@ def _run(args: argparse.Namespace) -> int:
     import threading
 
     from vpyb.device.board import VirtualBoard
+    done = threading.Event()
     board = VirtualBoard(args.state, ephemeral=args.ephemeral, heap=args.heap, fs=args.fs,
                          flash_size=args.flash,
                          micropython=args.micropython, link=args.link, tcp=args.tcp,
                          rfc2217=args.rfc2217, listen=args.listen or "127.0.0.1",
                          reset_on=args.reset_on, freeze=args.freeze,
-                         confine=not args.unconfined)
+                         confine=not args.unconfined, on_fail=lambda reason: done.set())
     if args.unconfined:
         print("vpyb: WARNING: --unconfined: the board's code runs with your user's rights on "
               "this host; use it only for code you trust", file=sys.stderr)
     if args.listen and not _is_loopback(args.listen):
         print(f"vpyb: WARNING: listening on {args.listen}: whoever reaches these ports can run "
               "code on this host", file=sys.stderr)
-    done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: done.set())
     try:
@@ -68,7 +68,7 @@ def _run(args: argparse.Namespace) -> int:
         done.wait()
     finally:
         board.stop()
-    return 0
+    return 1 if board.failure else 0  # the wire said why
 
 
 def _freeze(args: argparse.Namespace) -> int:

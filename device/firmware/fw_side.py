@@ -13,6 +13,9 @@ from micropython import const
 
 MAX_PAYLOAD = const(1024)
 _POLLIN = const(1)
+# Events handled per drain: a source faster than its handlers (a timer whose
+# callback outlasts its period) must not keep the board from its input.
+_BATCH = const(16)
 
 # Requests (device/side_channel.py has the same numbers).
 I2C_SCAN = const(1)
@@ -108,7 +111,7 @@ def drain():
 
 
 def _drain():
-    while True:
+    for _ in range(_BATCH):
         for _ in _poll.ipoll(0):
             break
         else:
