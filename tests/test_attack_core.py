@@ -17,6 +17,7 @@ import pytest
 
 from conftest import BoardProcess, Terminal
 from vpyb.device.board import BoardError, VirtualBoard
+from vpyb.protocol.raw_repl import RawRepl
 
 BANNER = b'Type "help()" for more information.\r\n>>> '
 
@@ -39,11 +40,10 @@ def paste(t: Terminal, code: bytes) -> bytes:
     return t.exchange(b"\x05" + code.replace(b"\n", b"\r") + b"\x04", b">>> ")
 
 
-def stderr_of(board: BoardProcess) -> str:
-    """Stops the board (its cores go with it) and returns what it logged."""
-    board.proc.terminate()
-    board.proc.wait(10)
-    return board.proc.stderr.read().decode()
+def logged(board: BoardProcess) -> str:
+    """What the running board has logged so far."""
+    os.set_blocking(board.proc.stderr.fileno(), False)
+    return (board.proc.stderr.read() or b"").decode()
 
 
 def cpu_seconds(pid: int) -> float:
@@ -78,7 +78,7 @@ def test_requests_whose_replies_are_never_read_reset_the_board(start_board):
     assert say(t, b"6*7") == b"42\r\n"
     assert say(t, b"import machine; machine.I2C(1).scan()") == b"[]\r\n"  # the channel works
     t.close()
-    log = stderr_of(board)
+    log = logged(board)
     assert log.count("side channel:") == 1, log
     assert "leaves their replies unread; resetting the board" in log
 
@@ -110,7 +110,7 @@ def test_malformed_requests_are_refused_and_a_broken_framing_resets(start_board)
     t.read_until(BANNER, timeout=5)
     assert say(t, b"6*7") == b"42\r\n"
     t.close()
-    log = stderr_of(board)
+    log = logged(board)
     refused = [line for line in log.splitlines() if "bad request from the core" in line]
     assert 1 <= len(refused) <= 5, log  # 350 refused, a few lines said
     assert "side channel: bad frame length 65535; resetting the board" in log
@@ -210,6 +210,44 @@ def test_virtual_board_start_raises_the_reason(bad_core):
     assert len(logs) <= 3, logs
 
 
+FLAKY_CORE = """#!/bin/sh
+# A unix-port "binary" that runs a board only while a file says it may.
+case "$2" in *_mpy*) exec {micropython} "$@";; esac
+[ -e {works} ] && exec {micropython} "$@"
+echo "bad core: not today" >&2
+exit 1
+"""
+
+
+def test_a_running_board_whose_core_stops_starting_gives_up_until_a_hard_reset(tmp_path):
+    works = tmp_path / "works"
+    works.touch()
+    binary = tmp_path / "micropython"
+    binary.write_text(FLAKY_CORE.format(micropython=Path(sys.executable).with_name("micropython"),
+                                        works=works))
+    binary.chmod(0o755)
+    failures: list[str] = []
+    # Unconfined: a confined core may not look at host files.
+    board = VirtualBoard(ephemeral=True, micropython=str(binary), confine=False,
+                         log=lambda line: None, on_fail=failures.append).start()
+    try:
+        works.unlink()
+        board.hard_reset()
+        deadline = time.monotonic() + 10
+        while not failures and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert failures and failures[0].endswith("bad core: not today")
+        assert board.failure == failures[0] and not board.wait_prompt(0)
+        works.touch()
+        board.hard_reset()  # the reset button: it tries again
+        assert board.wait_prompt(5)
+        with RawRepl(board.port) as repl:
+            repl.enter()
+            assert repl.eval("6*7") == 42
+    finally:
+        board.stop()
+
+
 MAIN_CRASHES = b"""with open('main.py', 'w') as f: f.write('''
 @micropython.viper
 def boom():
@@ -229,7 +267,7 @@ def test_a_main_py_that_crashes_every_boot_is_restarted_with_backoff(start_board
     assert cpu_seconds(board.proc.pid) - cpu < 0.3  # one restart a second by now
     assert board.proc.poll() is None  # still serving its port
     t.close()
-    log = stderr_of(board)
+    log = logged(board)
     crashes = [line for line in log.splitlines() if "core crashed (SIGSEGV)" in line]
     assert len(crashes) == 2, log  # the 1st and the 10th of ~12, not each
     assert "10 times in a row without reaching a prompt" in crashes[1]
