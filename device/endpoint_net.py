@@ -4,7 +4,14 @@ RFC 2217 (`rfc2217://HOST:P`, Telnet negotiation by pyserial's PortManager).
 Each endpoint is a client of the board's pty, opened only while a network
 client is connected, so the pty stays the one serial line: the endpoint takes
 the same exclusive lock (flock) that pyserial and mpremote take, and a second
-client, on either side, is refused instead of seeing interleaved bytes.
+client, on either side, is refused instead of seeing interleaved bytes.  While
+it has a client, an endpoint stops listening, so a second client of the same
+endpoint is refused at connect, as opening a busy serial port fails; a client
+of another endpoint while the port is busy is told so (BUSY) and closed.
+
+Nothing a client sends can end the endpoint: whatever goes wrong with one
+client (a malformed Telnet command, an endless subnegotiation, a reset or a
+vanished peer) drops that client alone, releases the port and is logged.
 """
 from __future__ import annotations
 
@@ -15,6 +22,7 @@ import select
 import socket
 import termios
 import threading
+import time
 import tty
 from typing import Callable
 
@@ -22,7 +30,48 @@ from serial import rfc2217
 
 BUSY = b"vpyb: this board's port is in use by another client\r\n"
 CHUNK = 65536
+# Telnet subnegotiations are a few bytes (RFC 2217's longest is a signature
+# string): one that runs on is a client filling the host's memory.
+SB_LIMIT = 4096
+# Telnet replies a client leaves unread: past this, the client isn't read
+# either, so requests it keeps sending can't pile replies up in the host.
+NET_BACKLOG = CHUNK
+# A peer that vanished without closing (its host gone): keepalive probes find
+# it when the line is idle, TCP_USER_TIMEOUT when output waits unacknowledged.
+VANISHED_PEER = (("TCP_KEEPIDLE", 5), ("TCP_KEEPINTVL", 2), ("TCP_KEEPCNT", 3),
+                 ("TCP_USER_TIMEOUT", 10_000))
+RETRY = 1.0  # seconds between attempts to listen again, or to accept when out of fds
 _IN, _OUT = select.POLLIN, select.POLLOUT
+
+
+class ClientError(Exception):
+    """What a client did that ends its session."""
+
+
+class ThrottledLog:
+    """Passes at most `burst` messages per `period` seconds to `log` and
+    counts the rest, so a client reconnecting in a loop can't flood it."""
+
+    def __init__(self, log: Callable[[str], None], burst: int = 10, period: float = 10.0) -> None:
+        self._log, self._burst, self._period = log, burst, period
+        self._window = time.monotonic()
+        self._passed = self._held = 0
+
+    def __call__(self, msg: str) -> None:
+        now = time.monotonic()
+        if now - self._window >= self._period:
+            self._window, self._passed = now, 0
+        if self._passed >= self._burst:
+            if not self._held:
+                self._log(f"more messages than {self._burst} in {self._period:.0f} s: "
+                          "holding them back")
+            self._held += 1
+            return
+        self._passed += 1
+        if self._held:
+            msg += f" ({self._held} earlier messages held back)"
+            self._held = 0
+        self._log(msg)
 
 
 class ModemLines:
@@ -54,6 +103,29 @@ class ModemLines:
         self._purge()
 
 
+def _bound_server(host: str, port: int) -> socket.socket:
+    """A socket bound to a port number of its own: one the kernel picked for
+    port 0 would go back to the pool when the endpoint stops listening."""
+    with socket.socket() as picker:
+        picker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        picker.bind((host, port))
+        server = socket.socket()
+        try:
+            server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            server.bind((host, picker.getsockname()[1]))
+        except OSError:
+            server.close()
+            raise
+    return server
+
+
+def _watch_for_vanishing(conn: socket.socket) -> None:
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for name, value in VANISHED_PEER:
+        if hasattr(socket, name):  # all on Linux; macOS lacks TCP_USER_TIMEOUT
+            conn.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
+
+
 class NetEndpoint:
     """Serves the board's pty to one network client at a time."""
 
@@ -69,16 +141,18 @@ class NetEndpoint:
         self._protocol = protocol
         self._reset_on = reset_on
         self._reset = reset
-        self._log = log
-        self._server = socket.create_server((host, port))
+        self._server = _bound_server(host, port)
+        self._server.listen()
         self._server.setblocking(False)
-        bound = self._server.getsockname()
-        self.url = f"{protocol}://{host}:{bound[1]}"
+        self._listening = True
+        self.url = f"{protocol}://{host}:{self._server.getsockname()[1]}"
+        self._log = ThrottledLog(lambda msg: log(f"{self.url}: {msg}"))
         self._client: socket.socket | None = None
+        self._peer = ""
         self._pty: int | None = None
         self._manager: rfc2217.PortManager | None = None
         self._to_pty = b""
-        self._to_net = b""
+        self._to_net = bytearray()
         self._wake_r, self._wake_w = os.pipe()
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name=f"vpyb-{protocol}", daemon=True)
@@ -88,7 +162,7 @@ class NetEndpoint:
         self._stopping = True
         os.write(self._wake_w, b"x")
         self._thread.join(5)
-        self._drop_client()
+        self._drop_client(None)
         self._server.close()
         os.close(self._wake_r)
         os.close(self._wake_w)
@@ -98,38 +172,81 @@ class NetEndpoint:
         while not self._stopping:
             poll = select.poll()
             poll.register(self._wake_r, _IN)
-            poll.register(self._server, _IN)
+            if self._listening:
+                poll.register(self._server, _IN)
             if self._client is not None:
                 # Read a side only once the other side took what came from it.
-                poll.register(self._client, (0 if self._to_pty else _IN) | (_OUT if self._to_net else 0))
+                takes_input = not self._to_pty and len(self._to_net) < NET_BACKLOG
+                poll.register(self._client, (_IN if takes_input else 0) | (_OUT if self._to_net else 0))
                 poll.register(self._pty, (0 if self._to_net else _IN) | (_OUT if self._to_pty else 0))
-            for fd, ev in poll.poll():
+            idle = not self._listening and self._client is None  # listening again failed
+            for fd, ev in poll.poll(int(RETRY * 1000) if idle else None):
                 if fd == self._wake_r:
                     os.read(self._wake_r, 64)
-                elif fd == self._server.fileno():
+                elif self._listening and fd == self._server.fileno():
                     self._accept()
-                elif self._client is not None and fd == self._client.fileno():
-                    self._client_event(ev)
-                elif fd == self._pty:
-                    self._pty_event(ev)
+                elif self._client is not None and fd in (self._client.fileno(), self._pty):
+                    try:
+                        if fd == self._pty:
+                            self._pty_event(ev)
+                        else:
+                            self._client_event(ev)
+                    except Exception as e:  # whatever one client causes ends that client only
+                        self._drop_client(f"dropped: {e}")
+            if not self._listening and self._client is None:
+                self._listen()
+
+    def _listen(self) -> None:
+        try:
+            self._server.listen()
+        except OSError as e:  # another socket took the port meanwhile
+            self._log(f"can't listen again ({e}); retrying")
+            return
+        self._listening = True
 
     def _accept(self) -> None:
-        try:
-            conn, peer = self._server.accept()
-        except BlockingIOError:
-            return
+        # Every waiting connection is taken now: the first may become the
+        # client, the rest are refused with a word rather than reset.
+        while True:
+            try:
+                conn, peer = self._server.accept()
+            except BlockingIOError:
+                break
+            except OSError as e:  # out of fds: the connection waits, and so does the loop
+                self._log(f"can't accept a client: {e}")
+                time.sleep(RETRY)
+                return
+            name = f"{peer[0]}:{peer[1]}"
+            if self._client is not None:
+                self._refuse(conn, name)
+                continue
+            try:
+                self._take(conn, name)
+            except OSError as e:
+                conn.close()
+                self._log(f"client {name} refused: the board's port can't be opened ({e})")
         if self._client is not None:
-            self._refuse(conn)
-            return
+            try:
+                self._server.shutdown(socket.SHUT_RD)  # stops listening, keeps the port
+                self._listening = False
+            except OSError:
+                pass  # not on this system: later clients hear BUSY instead
+
+    def _take(self, conn: socket.socket, name: str) -> None:
         try:
             fd = self._open_pty()
-        except BlockingIOError:  # a pty client (mpremote, picocom -X...) holds the port
-            self._refuse(conn)
+        except BlockingIOError:  # a pty client (mpremote, picocom...) or another endpoint has it
+            self._refuse(conn, name)
             return
-        conn.setblocking(False)
-        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._client, self._pty = conn, fd
-        self._log(f"{self.url}: client {peer[0]}:{peer[1]} connected")
+        try:
+            conn.setblocking(False)
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            _watch_for_vanishing(conn)
+        except OSError:
+            os.close(fd)
+            raise
+        self._client, self._pty, self._peer = conn, fd, name
+        self._log(f"client {name} connected")
         if self._protocol == "rfc2217":
             lines = ModemLines(self._modem_line, self._purge)
             self._manager = rfc2217.PortManager(lines, self)
@@ -144,22 +261,30 @@ class NetEndpoint:
             raise
         return fd
 
-    def _refuse(self, conn: socket.socket) -> None:
+    def _refuse(self, conn: socket.socket, name: str) -> None:
+        self._log(f"client {name} refused: the port is in use")
         try:
-            conn.sendall(BUSY)
+            conn.setblocking(False)
+            conn.send(BUSY)
         except OSError:
             pass
         conn.close()
 
-    def _drop_client(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+    def _drop_client(self, reason: str | None) -> None:
+        if self._client is None:
+            return
+        if reason:
+            self._log(f"client {self._peer} {reason}")
         if self._pty is not None:
             os.close(self._pty)  # also releases the lock
             self._pty = None
+        if not self._listening and not self._stopping:
+            self._listen()  # before the close, so a client told of it can come straight back
+        self._client.close()
+        self._client = None
         self._manager = None
-        self._to_pty = self._to_net = b""
+        self._to_pty = b""
+        self._to_net = bytearray()
 
     # --- data ----------------------------------------------------------
     def write(self, data: bytes) -> None:
@@ -174,18 +299,31 @@ class NetEndpoint:
                 data = self._client.recv(CHUNK)
             except BlockingIOError:
                 return
-            except OSError:
-                data = b""
             if not data:
-                self._log(f"{self.url}: client disconnected")
-                self._drop_client()
+                self._drop_client("disconnected")
                 return
             if self._manager is not None:
-                data = b"".join(self._manager.filter(data))
+                data = self._telnet(data)
             self._to_pty += data
             self._flush_pty()
             if self._to_net:
                 self._flush_net()
+
+    def _telnet(self, data: bytes) -> bytes:
+        """The client's data less its Telnet commands, which PortManager
+        answers.  Fed in slices so an open subnegotiation is checked before
+        it can hold more than twice SB_LIMIT."""
+        assert self._manager is not None
+        kept = bytearray()
+        for start in range(0, len(data), SB_LIMIT):
+            try:
+                kept += b"".join(self._manager.filter(data[start:start + SB_LIMIT]))
+            except Exception as e:  # pyserial's parser trusts its input: TypeError, KeyError, struct.error...
+                raise ClientError(f"malformed Telnet command ({type(e).__name__}: {e})") from e
+            pending = self._manager.suboption
+            if pending is not None and len(pending) > SB_LIMIT:
+                raise ClientError(f"Telnet subnegotiation longer than {SB_LIMIT} bytes")
+        return bytes(kept)
 
     def _pty_event(self, ev: int) -> None:
         if ev & _OUT:
@@ -216,18 +354,18 @@ class NetEndpoint:
                 n = self._client.send(self._to_net)
             except BlockingIOError:
                 return
-            except OSError:
-                self._drop_client()
-                return
-            self._to_net = self._to_net[n:]
+            del self._to_net[:n]
 
     # --- modem lines ---------------------------------------------------
     def _modem_line(self, line: str, asserted: bool) -> None:
         # The line going active pulls the board's reset, as DTR on an
         # Arduino-style auto-reset circuit or RTS on an ESP32 board's EN.
         if line == self._reset_on and asserted and self._reset is not None:
-            self._log(f"{self.url}: {line.upper()} asserted: hard reset")
-            self._reset()
+            self._log(f"{line.upper()} asserted: hard reset")
+            try:
+                self._reset()
+            except Exception as e:  # the board's trouble, not the client's: it stays
+                self._log(f"hard reset failed: {e}")
 
     def _purge(self) -> None:
         self._to_pty = b""

@@ -6,6 +6,7 @@ import re
 import socket
 import time
 
+import pytest
 import serial
 
 from conftest import BoardProcess, mpremote
@@ -44,10 +45,12 @@ def test_a_second_client_is_refused_on_every_endpoint(start_board):
     ends = urls(board)
     with serial.serial_for_url(ends["socket"], timeout=2):
         time.sleep(0.1)
-        for url in (ends["socket"], ends["rfc2217"]):
-            host, port = url.split("://")[1].split(":")
-            with socket.create_connection((host, int(port)), timeout=2) as other:
-                assert other.recv(100) == BUSY
+        host, port = ends["socket"].split("://")[1].split(":")
+        with pytest.raises(ConnectionRefusedError):  # its own endpoint stops listening
+            socket.create_connection((host, int(port)), timeout=2)
+        host, port = ends["rfc2217"].split("://")[1].split(":")
+        with socket.create_connection((host, int(port)), timeout=2) as other:
+            assert other.recv(100) == BUSY  # another endpoint says why
         # ...and the pty, locked as pyserial and mpremote lock it
         r = mpremote(board.port, "exec", "print(1)", check=False)
         assert r.returncode != 0 and "in use" in r.stderr + r.stdout
