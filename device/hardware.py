@@ -33,6 +33,7 @@ I2C_MAX_READ = sc.MAX_PAYLOAD - 3  # the reply: error, u16 bytes ACKed, data
 # time), and the host's poll counts milliseconds.  A faster timer's ticks
 # are coalesced, as a busy MCU runs an IRQ once for several updates.
 TIMER_MIN_PERIOD = 0.001
+TIMER_SLOTS = 32  # fw_timer: 1..14 pyb.Timer, 16..31 machine.Timer
 # Ticks wait while this much of earlier events is still unread: a core
 # that can't keep up gets one tick where it missed several.
 TICK_BACKLOG = 256
@@ -345,6 +346,8 @@ class Hardware:
             return None
         if kind == sc.TIMER_SET:
             slot, oneshot, period_us = p[0], p[1], int.from_bytes(p[2:6], "little")
+            if slot >= TIMER_SLOTS:
+                raise sc.BadRequest(f"timer slot {slot}")
             if period_us:
                 period = max(period_us / 1e6, TIMER_MIN_PERIOD)
                 self._timers[slot] = (period, bool(oneshot), time.monotonic() + period)
