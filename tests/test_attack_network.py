@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import random
+import resource
 import select
 import signal
 import socket
@@ -235,6 +236,33 @@ LOADED = [0xff, 0xfa, 0xf0, 0xfb, 0xfc, 0xfd, 0xfe, 0x2c, 0x00, 0x01, 0x02, 0x03
 
 def noise(rng: random.Random, n: int) -> bytes:
     return bytes(rng.choice(LOADED) if rng.random() < 0.3 else rng.randrange(256) for _ in range(n))
+
+
+def test_running_out_of_fds_refuses_clients_until_fds_are_back(net_board):
+    board, ends, log = net_board
+    pid = board.proc.pid
+    limits = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+    in_use = len(os.listdir(f"/proc/{pid}/fd"))
+    try:
+        # room for the connection, none for the pty: refused, and the port stays free
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (in_use + 1, limits[1]))
+        with socket.create_connection(address(ends["socket"]), timeout=5) as s:
+            assert closed_by_peer(s)
+        log.wait_for("the board's port can't be opened")
+        # no room at all: the connection waits in the backlog, the endpoint retries
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (in_use, limits[1]))
+        s = socket.create_connection(address(ends["socket"]), timeout=5)
+        log.wait_for("can't accept a client")
+    finally:
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, limits)
+    with s:  # taken once fds are back
+        s.sendall(b"\r\x03\x02print(6*7)\r")
+        seen = b""
+        deadline = time.monotonic() + 5
+        while b"42\r\n>>> " not in seen and time.monotonic() < deadline:
+            seen += s.recv(4096)
+        assert b"42\r\n>>> " in seen
+    assert serves(ends["rfc2217"])
 
 
 def lo(state: str) -> None:
