@@ -20,6 +20,7 @@ from .flash import FLASH_BYTES, FlashInUse, claim_image
 from .hardware import Hardware, I2CBus, Led, Pin, SPIBus, UARTPort
 from .models.mma7660 import MMA7660
 from .registry import RunningBoard, register
+from .sizes import check_flash, check_heap
 from .standby import start_core
 from .wire import Wire
 
@@ -56,11 +57,11 @@ class VirtualBoard:
         on_fail(reason): called when the board's core can't be started any more."""
         if fs not in ("fat", "littlefs"):
             raise ValueError(f"unknown filesystem {fs!r}: use 'fat' or 'littlefs'")
+        self.heap = check_heap(heap)
+        self.flash_size = check_flash(flash_size)
         self._tmp = tempfile.mkdtemp(prefix="vpyb-") if ephemeral else None
         self.state_dir = Path(self._tmp or state_dir or default_state_dir())
-        self.heap = heap
         self.fs = fs
-        self.flash_size = flash_size
         self.micropython = micropython
         self.link = link
         self._net_wanted = [(proto, p) for proto, p in (("socket", tcp), ("rfc2217", rfc2217))

@@ -20,8 +20,6 @@ def claim_image(path: Path, size: int = FLASH_BYTES) -> int:
     board's life: the returned fd holds the lock until it is closed, or until
     this process dies.  Two boards on one image would each write the
     filesystem from their own idea of it and lose files."""
-    if size % 512 or size < 64 * 512:
-        raise ValueError(f"flash size {size} is not a multiple of 512 bytes of at least 32 KiB")
     # Not inheritable: a core must not keep the lock past its host.
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
     try:

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
+
+from vpyb.device.sizes import (FLASH_MAX, FLASH_MIN, HEAP_MAX, HEAP_MIN, check_flash, check_heap,
+                               format_size, parse_size)
 
 if TYPE_CHECKING:
     import argparse
@@ -13,12 +16,17 @@ if TYPE_CHECKING:
 OTHER_COMMANDS = ("ports", "freeze", "console", "heapmap")
 
 
-def parse_size(text: str) -> int:
-    units = {"k": 1024, "m": 1024 * 1024}
-    t = text.strip().lower().rstrip("b")
-    if t and t[-1] in units:
-        return int(float(t[:-1]) * units[t[-1]])
-    return int(t)
+def size_type(check: Callable[[int], int]) -> Callable[[str], int]:
+    """An argparse type: a size as people write it ("256k"), within what a board
+    can have; the message says which bound, never a function's name."""
+    def size(text: str) -> int:
+        import argparse
+
+        try:
+            return check(parse_size(text))
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+    return size
 
 
 def _is_loopback(address: str) -> bool:
@@ -110,12 +118,14 @@ def build_parser() -> argparse.ArgumentParser:
         parser.add_argument("--ephemeral", action="store_true",
                             help="a fresh temporary board, deleted at exit")
         parser.add_argument("--link", metavar="PATH", help="stable symlink to the pty, removed at exit")
-        parser.add_argument("--heap", type=parse_size, default=PYBV11_GC_POOL, metavar="SIZE",
-                            help="GC heap for user code, e.g. 103168 or 256k (default: a PYBv1.1's)")
+        parser.add_argument("--heap", type=size_type(check_heap), default=PYBV11_GC_POOL, metavar="SIZE",
+                            help=f"GC heap for user code, {format_size(HEAP_MIN)} to {format_size(HEAP_MAX)}, "
+                                 "e.g. 103168 or 256k (default: a PYBv1.1's)")
         parser.add_argument("--fs", choices=("fat", "littlefs"), default="fat",
                             help="filesystem created on a new board's /flash")
-        parser.add_argument("--flash", type=parse_size, default=FLASH_BYTES, metavar="SIZE",
-                            help="size of a new board's flash image (default 112k, a PYBv1.1's)")
+        parser.add_argument("--flash", type=size_type(check_flash), default=FLASH_BYTES, metavar="SIZE",
+                            help=f"size of a new board's flash image, {format_size(FLASH_MIN)} to "
+                                 f"{format_size(FLASH_MAX)} (default 112k, a PYBv1.1's)")
         parser.add_argument("--micropython", metavar="PATH",
                             help="another MicroPython unix-port binary to use as the core")
         parser.add_argument("--tcp", type=int, metavar="PORT",

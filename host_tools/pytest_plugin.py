@@ -20,7 +20,8 @@ from vpyb.device.board import PYBV11_GC_POOL, VirtualBoard
 from vpyb.device.board_file import wire
 from vpyb.device.hardware import UARTPort
 from vpyb.device.models.uart_links import crossover
-from vpyb.host_tools.cli import parse_size
+from vpyb.device.sizes import check_heap
+from vpyb.host_tools.cli import size_type
 from vpyb.protocol.board_files import BoardFiles
 from vpyb.protocol.raw_repl import RawRepl
 
@@ -156,7 +157,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("vpyb", "virtual Pyboards (vpyb)")
     group.addoption("--vpyb-board", metavar="TOML", default=None,
                     help="wiring for every board the fixtures make (see vpyb's README)")
-    group.addoption("--vpyb-heap", metavar="SIZE", type=parse_size, default=PYBV11_GC_POOL,
+    group.addoption("--vpyb-heap", metavar="SIZE", type=size_type(check_heap), default=PYBV11_GC_POOL,
                     help="GC heap of the boards, e.g. 103168 or 256k (default: a PYBv1.1's)")
     group.addoption("--vpyb-fs", choices=("fat", "littlefs"), default="fat",
                     help="filesystem on the boards' /flash")

@@ -6,7 +6,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from conftest import mpremote
+from vpyb.device.board import VirtualBoard
+from vpyb.device.sizes import parse_size
 
 
 def test_ready_line_then_clean_exit_on_sigterm(start_board):
@@ -67,3 +71,40 @@ def test_vpyb_freeze_makes_an_image_run_with_freeze(start_board, tmp_path):
     got = mpremote(board.port, "exec", "import sys, greet, pkg; "
                    "print(greet.hello(), pkg.X, greet.__file__, sys.path[2:4])").stdout
     assert got == "hi from rom 7 /rom/greet.mpy ['/rom', '/rom/lib']\n"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--heap", "-5"], "argument --heap: heap -5 bytes is too small: the least is 16k"),
+    (["--heap", "0"], "argument --heap: heap 0 bytes is too small: the least is 16k"),
+    (["--heap", "1G"], "argument --heap: heap 1G is too big: the most is 64M"),
+    (["--heap", "1.5.3"], "argument --heap: invalid size '1.5.3': give bytes, or a number with k, M or G (e.g. 256k)"),
+    (["--heap", "inf"], "argument --heap: invalid size 'inf': give bytes, or a number with k, M or G (e.g. 256k)"),
+    (["--heap", "0.3k"], "argument --heap: invalid size '0.3k': not a whole number of bytes"),
+    (["--flash", "3"], "argument --flash: flash 3 bytes is too small: the least is 32k"),
+    (["--flash", "1000000"], "argument --flash: flash 1000000 bytes is not a whole number of 512-byte blocks"),
+    (["--flash", "32m"], "argument --flash: flash 32M is too big: the most is 16M"),
+])
+def test_heap_and_flash_sizes_are_checked(args, message):
+    r = subprocess.run([sys.executable, "-m", "vpyb.host_tools.cli", "run", "--ephemeral", *args],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.splitlines()[-1] == f"vpyb run: error: {message}"
+    assert "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("heap, flash", [(0, 112 * 1024), (1 << 30, 112 * 1024), (103168, 3), ("64k", 65536)])
+def test_virtualboard_checks_sizes_too(heap, flash):
+    with pytest.raises(ValueError, match=r"^(heap|flash) "):
+        VirtualBoard(ephemeral=True, heap=heap, flash_size=flash)
+
+
+@pytest.mark.parametrize("heap, flash, fs", [("16k", "32k", "fat"), ("64M", "16M", "littlefs"),
+                                             ("0.5M", "32K", "littlefs"), ("1000000", "16m", "fat")])
+def test_the_bounds_run(start_board, heap, flash, fs):
+    b = start_board("--ephemeral", "--heap", heap, "--flash", flash, "--fs", fs)
+    out = mpremote(b.port, "exec", "import gc, os; gc.collect(); s = os.statvfs('/flash'); "
+                   "print(gc.mem_free() + gc.mem_alloc(), s[0] * s[2], os.listdir())").stdout
+    total, flash_bytes, names = out.split(" ", 2)
+    assert int(total) == parse_size(heap)
+    assert parse_size(flash) // 3 < int(flash_bytes) <= parse_size(flash)  # less the filesystem's own
+    assert "'boot.py'" in names
