@@ -11,7 +11,8 @@ of another endpoint while the port is busy is told so (BUSY) and closed.
 
 Nothing a client sends can end the endpoint: whatever goes wrong with one
 client (a malformed Telnet command, an endless subnegotiation, a reset or a
-vanished peer) drops that client alone, releases the port and is logged.
+vanished peer) drops that client alone, releases the port and is logged (a few
+lines at a time, so a client reconnecting in a loop can't flood the log).
 """
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ import tty
 from typing import Callable
 
 from serial import rfc2217
+
+from .ratelimit import RateLimitedLog
 
 BUSY = b"vpyb: this board's port is in use by another client\r\n"
 CHUNK = 65536
@@ -46,32 +49,6 @@ _IN, _OUT = select.POLLIN, select.POLLOUT
 
 class ClientError(Exception):
     """What a client did that ends its session."""
-
-
-class ThrottledLog:
-    """Passes at most `burst` messages per `period` seconds to `log` and
-    counts the rest, so a client reconnecting in a loop can't flood it."""
-
-    def __init__(self, log: Callable[[str], None], burst: int = 10, period: float = 10.0) -> None:
-        self._log, self._burst, self._period = log, burst, period
-        self._window = time.monotonic()
-        self._passed = self._held = 0
-
-    def __call__(self, msg: str) -> None:
-        now = time.monotonic()
-        if now - self._window >= self._period:
-            self._window, self._passed = now, 0
-        if self._passed >= self._burst:
-            if not self._held:
-                self._log(f"more messages than {self._burst} in {self._period:.0f} s: "
-                          "holding them back")
-            self._held += 1
-            return
-        self._passed += 1
-        if self._held:
-            msg += f" ({self._held} earlier messages held back)"
-            self._held = 0
-        self._log(msg)
 
 
 class ModemLines:
@@ -146,7 +123,8 @@ class NetEndpoint:
         self._server.setblocking(False)
         self._listening = True
         self.url = f"{protocol}://{host}:{self._server.getsockname()[1]}"
-        self._log = ThrottledLog(lambda msg: log(f"{self.url}: {msg}"))
+        # A client reconnecting in a loop can't flood the log (nor block on it).
+        self._log = RateLimitedLog(lambda msg: log(f"{self.url}: {msg}"))
         self._client: socket.socket | None = None
         self._peer = ""
         self._pty: int | None = None

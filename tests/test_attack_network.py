@@ -285,8 +285,13 @@ def half_open_scenario() -> None:
                 seen = b""
                 while b"\r\n5\r\n" not in seen:
                     seen += s.recv(4096)
-            else:
-                log.wait_for("connected", 5)
+            else:  # once the last client's trailing output is read, nothing moves
+                s.settimeout(0.5)
+                try:
+                    while s.recv(4096):
+                        pass
+                except socket.timeout:
+                    pass
             lo("down")
             s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             s.close()
@@ -294,7 +299,9 @@ def half_open_scenario() -> None:
                 lo("up")  # the peer's host is back, without the connection
             start = time.monotonic()
             log.wait_for("dropped", 40)
-            print(f"{case}: vanished peer dropped after {time.monotonic() - start:.1f} s")
+            took = time.monotonic() - start
+            print(f"{case}: vanished peer dropped after {took:.1f} s")
+            assert took > 3, case  # found by the probes and timeouts, not by chance
             log.text = ""
             lo("up")
             assert serves(url)
@@ -361,12 +368,11 @@ def test_endpoints_survive_random_bytes(net_board):
         assert b"42\r\n>>> " in read_until(s, b"42\r\n>>> ")
     assert "Traceback" not in log.read() and "Exception" not in log.text
     # ~60 clients came and went, many dropped for malformed Telnet: each
-    # endpoint logs at most 10 lines per 10 s, and one saying it holds back
+    # endpoint logs at most 5 lines per 10 s
     windows = int((time.monotonic() - start) // 10) + 1
     lines = [line for line in log.text.splitlines() if "://" in line]
     print(f"fuzz: {len(lines)} endpoint log lines in {time.monotonic() - start:.1f} s")
-    assert len(lines) <= 2 * 11 * windows
-    assert "holding them back" in log.text
+    assert len(lines) <= 2 * 5 * windows
 
 
 def test_a_client_that_never_reads_does_not_hold_up_the_board(net_board):
@@ -400,4 +406,4 @@ def test_a_client_that_never_reads_does_not_hold_up_the_board(net_board):
     print(f"never-read client: {len(got) >> 10} KiB of ~7.8 MiB delivered, host RSS grown by {grown} KiB")
     assert seen.endswith(b">>> ")
     assert len(got) < 6 << 20  # the rest was dropped, as a USB CDC drops it
-    assert grown < 1024
+    assert grown < 4096  # held back per client: a chunk, never the 7.8 MiB
