@@ -29,6 +29,7 @@ CLONE_NEWNET = 0x40000000
 CLONE_THREAD = 0x00010000
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
+PR_SET_NAME = 15
 PR_SET_NO_NEW_PRIVS = 38
 AT_FDCWD_SIGN = 0x80000000  # a negative dirfd (AT_FDCWD) has this bit in its low word
 ADDRESS_SPACE = 1 << 30
@@ -139,6 +140,7 @@ def _into_pid_namespace() -> None:
     if child == 0:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        LIBC.prctl(PR_SET_NAME, b"vpyb-confined", 0, 0, 0)  # ps: the parent stays vpyb-core
         return
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the tty's Ctrl-C is the core's
     os.closerange(0, 1024)  # the pty and side channel hang up when the core dies
