@@ -1,7 +1,6 @@
 # Peripheral ids as the stm32 port takes them, and one object per unit.
 import micropython
-import sys
-
+from sys import print_exception
 
 
 def unit(kind, id, names, valid):
@@ -71,7 +70,7 @@ class Irq:
         except Exception as e:
             micropython.heap_unlock()
             print("uncaught exception in %s" % self.label)
-            sys.print_exception(e)
+            print_exception(e)
             self.enabled = False
             return
         micropython.heap_unlock()

@@ -8,9 +8,11 @@
 #  - while code runs, ISIG turns the interrupt char into SIGINT, which the
 #    core raises as KeyboardInterrupt (shared/runtime/interrupt_char.c arms
 #    it only during execution; bytes received while disarmed are plain data).
-import io
-import termios
+# User code reaches the console (sys.stdin's _con): it keeps the core's stdio
+# files only as bound methods and termios only inside a closure on fd 0, so
+# no file can be closed and no other tty call made from here.
 import select
+from io import IOBase
 from micropython import const
 
 _OFLAG = const(1)
@@ -26,19 +28,28 @@ _POLL = const(3)
 _EVENT_FD = const(4)
 
 
+def _tty_setter(tcsetattr):
+    def apply(attrs):
+        tcsetattr(0, _TCSANOW, attrs)
+
+    return apply
+
+
 class Console:
-    def __init__(self, rx_buf, fd_in, fd_out, on_event):
-        # on_event: handles the host's events, which also wake a waiting REPL
-        # (IRQ callbacks run at the prompt, as on the board).
-        self._in = fd_in
-        self._out = fd_out
+    def __init__(self, rx_buf, stdin, stdout, termios, on_event):
+        # stdin, stdout: the core's fd 0 and 1 (binary); termios: the core's
+        # module.  on_event: handles the host's events, which also wake a
+        # waiting REPL (IRQ callbacks run at the prompt, as on the board).
+        self._read = stdin.readinto
+        self._write = stdout.write
+        self._set_attrs = _tty_setter(termios.tcsetattr)
         self._rx = rx_buf
         self._rx_mv = memoryview(rx_buf)
         self._head = 0
         self._tail = 0
         self._on_event = on_event
         self._poll = select.poll()
-        self._poll.register(fd_in, _POLLIN)
+        self._poll.register(0, _POLLIN)
         self._poll.register(_EVENT_FD, _POLLIN)
         self._attrs = termios.tcgetattr(0)
         self._intr = 3
@@ -50,7 +61,7 @@ class Console:
         if not self._poll.poll(timeout_ms):
             return 0
         self._on_event()
-        n = self._in.readinto(self._rx_mv) or 0
+        n = self._read(self._rx_mv) or 0
         self._head = 0
         self._tail = n
         return n
@@ -104,23 +115,23 @@ class Console:
     def write(self, s, n=-1):
         # Cooked: the tty turns \n into \r\n.  n: write only s[:n], uncopied.
         if n < 0:
-            self._out.write(s)
+            self._write(s)
         else:
-            self._out.write(s, n)
+            self._write(s, n)
 
     def write_raw(self, b):
         # Bytes exactly as given (sys.stdout.buffer, paste-mode echo of \n).
         if b"\n" not in b:
-            self._out.write(b)
+            self._write(b)
             return
         a = self._attrs
         a[_OFLAG] &= ~_OPOST
-        termios.tcsetattr(0, _TCSANOW, a)
+        self._set_attrs(a)
         try:
-            self._out.write(b)
+            self._write(b)
         finally:
             a[_OFLAG] |= _OPOST
-            termios.tcsetattr(0, _TCSANOW, a)
+            self._set_attrs(a)
 
     # --- interrupt char ----------------------------------------------
     def arm(self):
@@ -144,10 +155,10 @@ class Console:
             a[_LFLAG] |= _ISIG
         else:
             a[_LFLAG] &= ~_ISIG
-        termios.tcsetattr(0, _TCSANOW, a)
+        self._set_attrs(a)
 
 
-class RawIn(io.IOBase):
+class RawIn(IOBase):
     # sys.stdin.buffer: bytes straight from the VCP, pollable.
     def __init__(self, con):
         self._con = con
@@ -200,7 +211,7 @@ class TextIn(RawIn):
                 return str(out, "utf-8")
 
 
-class RawOut(io.IOBase):
+class RawOut(IOBase):
     # sys.stdout.buffer: no \r insertion. Accepts (buf[, max_len]) and
     # (buf, off, max_len) like py/stream.c.
     def __init__(self, con):

@@ -3,9 +3,9 @@
 # The functions that call exec() are native code on purpose: exceptions that
 # pass through native frames get no traceback entry, so tracebacks show only
 # the user's frames, as on a real board.
-import sys
 import micropython
 from micropython import const
+from sys import print_exception
 import fw_machine
 
 NORMAL = const(0)
@@ -46,7 +46,7 @@ def run(con, fn, arg, g, raw):
         con.disarm()
         if raw:
             con.write(_EOF)
-        sys.print_exception(e)
+        print_exception(e)
         if raw:
             con.write(_RAW_ERROR_END)
         return NORMAL

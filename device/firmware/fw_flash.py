@@ -3,8 +3,8 @@
 # core can (writes land in the host's page cache at once, so a killed core
 # loses nothing that FatFs had written), or read and written as a file.
 import micropython
-import vfs
 from micropython import const
+from vfs import VfsFat, VfsLfs2, mount as _mount
 
 _BLOCK = const(512)
 _FACTORY = ("boot.py", "main.py", "pybcdc.inf", "README.txt")
@@ -88,7 +88,7 @@ def mount(bdev, kind, rom):
     # object is kept: only this board writes the image, so what it caches
     # stays true, and a soft reset costs the user's heap nothing for it.
     if _fs:
-        vfs.mount(_fs[0], "/flash")
+        _mount(_fs[0], "/flash")
         return None
     try:
         _fs.append(_mount_new(bdev, kind, rom))
@@ -99,18 +99,18 @@ def mount(bdev, kind, rom):
 
 def _mount_new(bdev, kind, rom):
     try:
-        fs = vfs.VfsLfs2(bdev) if _is_littlefs(bdev) else vfs.VfsFat(bdev)
-        vfs.mount(fs, "/flash")
+        fs = VfsLfs2(bdev) if _is_littlefs(bdev) else VfsFat(bdev)
+        _mount(fs, "/flash")
         return fs
     except OSError:
         pass
     if kind == "littlefs":
-        vfs.VfsLfs2.mkfs(bdev)
-        fs = vfs.VfsLfs2(bdev)
+        VfsLfs2.mkfs(bdev)
+        fs = VfsLfs2(bdev)
     else:
-        vfs.VfsFat.mkfs(bdev)
-        fs = vfs.VfsFat(bdev)
-    vfs.mount(fs, "/flash")
+        VfsFat.mkfs(bdev)
+        fs = VfsFat(bdev)
+    _mount(fs, "/flash")
     _write_factory_files(rom)
     return fs
 

@@ -3,7 +3,7 @@
 __name__ = "gc"
 
 import gc as _gc
-import fw_heap
+from fw_heap import available as _available, free as _free, used as _used
 
 collect = _gc.collect
 disable = _gc.disable
@@ -13,8 +13,8 @@ threshold = _gc.threshold
 
 
 def mem_free():
-    return fw_heap.free() if fw_heap.available() else _gc.mem_free()
+    return _free() if _available() else _gc.mem_free()
 
 
 def mem_alloc():
-    return fw_heap.used() if fw_heap.available() else _gc.mem_alloc()
+    return _used() if _available() else _gc.mem_alloc()

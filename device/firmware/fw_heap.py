@@ -21,37 +21,68 @@ _atb = None  # the allocation table: 2 bits per block, 4 blocks a byte
 _blocks = 0  # blocks in the core's pool
 _pool = 0  # address of the pool's first block
 _base = 0  # first block of the user's run
-_plugs = [None] * 256  # objects filling the firmware's holes, kept forever (made
-# at full size: a list growing as it fills would leave holes of its own)
+_plugs = None  # objects filling the firmware's holes, kept forever (made at
+# full size, on a core the firmware packs: a list growing as it fills would
+# leave holes of its own)
 _nplugs = 0
 _stats = array.array("i", [0] * 6)  # free, used, 1-blocks, 2-blocks, max block, max free
 _line = bytearray(11 + _LINE)
 _types = None  # addresses of the types the block map names, as _LETTERS
 _LETTERS = b"TLDSSAAFBM"
 _NTYPES = const(10)
-stack_limit = 0  # the core's C stack limit, MP_STATE_THREAD(stack_limit)
+_stack_limit = 0  # the core's C stack limit, MP_STATE_THREAD(stack_limit)
 
 
-def init(ctx, user_pool):
-    # ctx: address of the core's mp_state_ctx; the pool's bounds are found
-    # in it by their relations (gc_setup_area), not by a layout's offsets.
-    global _atb, _blocks, _pool, _base, _types, stack_limit
-    stack_limit = _word(ctx, 1)  # mp_state_thread_t comes first: stack_top, stack_limit
+def _area(ctx):
+    # The GC area in the core's mp_state_ctx, found by its relations
+    # (gc_setup_area), not by a layout's offsets: (word index of its
+    # allocation table's address, the table's address and length, pool).
     for i in range(505):
         start, length = _word(ctx, i), _word(ctx, i + 1)
         if length == 0 or _word(ctx, i + 2) != start + length + 1:
             continue
         for j in (i + 3, i + 4):  # after the finaliser table, and the weakref one if present
             if _word(ctx, j + 1) - _word(ctx, j) == length * 4 * _BLOCK:
-                _atb = uctypes.bytearray_at(start, length)
-                _blocks = length * 4
-                _pool = _word(ctx, j)
-                _types = _type_addresses()
-                _reserve_qstrs(ctx, i)
-                gc.collect()
-                _plug(_blocks - user_pool // _BLOCK)
-                return
+                return i, start, length, _word(ctx, j)
     raise RuntimeError("GC heap not found in the core's state")
+
+
+def init(ctx, user_pool):
+    # ctx: address of the core's mp_state_ctx.
+    global _atb, _blocks, _pool, _base, _types, _stack_limit, _plugs
+    _stack_limit = _word(ctx, 1)  # mp_state_thread_t comes first: stack_top, stack_limit
+    _plugs = [None] * 256
+    i, start, length, _pool = _area(ctx)
+    _atb = uctypes.bytearray_at(start, length)
+    _blocks = length * 4
+    _types = _type_addresses()
+    _reserve_qstrs(ctx, i)
+    gc.collect()
+    _plug(_blocks - user_pool // _BLOCK)
+
+
+def adopt_builtins(ctx, core, d):
+    # Makes the dict d the core's dict of overridden builtins
+    # (MP_STATE_VM(mp_module_builtins_override_dict), which name lookups and
+    # `import` consult before the core's own): the word of the core's state
+    # pointing at the dict that setting a probe on the core's builtins module
+    # went into.  The old dict is then garbage.
+    setattr(core, "_vpyb_probe", d)
+    end, _, length, pool = _area(ctx)
+    top = pool + length * 4 * _BLOCK
+    kind = id(dict)
+    for i in range(end):
+        a = _word(ctx, i)
+        if not pool <= a < top or a & (_BLOCK - 1) or _word(a, 0) != kind:
+            continue
+        table = _word(a, 3)  # mp_obj_dict_t: base, map (flags and used, alloc, table)
+        if not pool <= table < top:
+            continue
+        for k in range(_word(a, 2)):
+            if _word(table, 2 * k + 1) == id(d):
+                _set_word(ctx, i, id(d))
+                return
+    raise RuntimeError("the core's override of builtins not found")
 
 
 def _reserve_qstrs(ctx, mem_at):
@@ -134,6 +165,13 @@ def _word(addr: uint, i: int) -> uint:
 
 
 @micropython.viper
+def _set_word(addr: uint, i: int, v: uint):
+    p = ptr32(addr)
+    p[2 * i] = v & uint(0xFFFFFFFF)
+    p[2 * i + 1] = v >> 32
+
+
+@micropython.viper
 def _last_used(atb: ptr8, n: int) -> int:
     b = n - 1
     while b >= 0 and ((atb[b >> 2] >> ((b & 3) << 1)) & 3) == _FREE:
@@ -206,6 +244,10 @@ def _count(atb: ptr8, start: int, end: int, out: ptr32):
 
 def available():
     return _atb is not None
+
+
+def stack_limit():
+    return _stack_limit
 
 
 def free():

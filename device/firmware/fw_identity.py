@@ -43,3 +43,4 @@ implementation = AttrTuple(
     ("name", "version", "_machine", "_mpy", "_build"),
     ("micropython", _v, MACHINE, _real_impl._mpy, "PYBV11"),
 )
+del sys, _real_impl  # the core's sys holds the console's files

@@ -1,20 +1,23 @@
 # The board's `machine` module.  Peripherals are thin clients of the host's
 # models (fw_side); what the board has but vpyb does not model says so.
+# Like every module user code imports, it names only what it offers, never a
+# firmware module.
 __name__ = "machine"
 
-import random
-import uctypes
-import fw_adc
-import fw_bus
-import fw_i2c
-import fw_mem
-import fw_pins
-import fw_regs
-import fw_side
-import fw_spi
-import fw_time
-import fw_timer
-import fw_uart
+from random import getrandbits as _getrandbits
+from uctypes import bytearray_at as _bytearray_at
+from fw_adc import MachineADC as _MachineADC
+from fw_bus import unmodelled as _unmodelled
+from fw_i2c import I2C, SoftI2C
+from fw_mem import mem8, mem16, mem32
+from fw_pins import Pin
+from fw_regs import mapped as _mapped
+from fw_side import drain as _drain, idle as _idle
+from fw_spi import SPI, SoftSPI
+from fw_time import (gmtime as _gmtime, mktime as _mktime, rtc_offset as _rtc_offset,
+                     ticks_diff as _ticks_diff, ticks_us as _ticks_us, time as _time)
+from fw_timer import SoftTimer as _SoftTimer
+from fw_uart import UART
 from micropython import const
 
 PWRON_RESET = const(1)
@@ -23,23 +26,15 @@ WDT_RESET = const(3)
 DEEPSLEEP_RESET = const(4)
 SOFT_RESET = const(0)
 
-mem8 = fw_mem.mem8
-mem16 = fw_mem.mem16
-mem32 = fw_mem.mem32
-Pin = fw_pins.Pin
-UART = fw_uart.UART
-I2C = fw_i2c.I2C
-SoftI2C = fw_i2c.SoftI2C
-SPI = fw_spi.SPI
-SoftSPI = fw_spi.SoftSPI
-ADC = type("ADC", (fw_adc.MachineADC,), {})
-Timer = type("Timer", (fw_timer.SoftTimer,), {})
-PWM = fw_bus.unmodelled("PWM")
-CAN = fw_bus.unmodelled("CAN")
-I2S = fw_bus.unmodelled("I2S")
-I2CTarget = fw_bus.unmodelled("I2CTarget")
-SDCard = fw_bus.unmodelled("SDCard")
-WDT = fw_bus.unmodelled("WDT")
+ADC = type("ADC", (_MachineADC,), {})
+Timer = type("Timer", (_SoftTimer,), {})
+PWM = _unmodelled("PWM")
+CAN = _unmodelled("CAN")
+I2S = _unmodelled("I2S")
+I2CTarget = _unmodelled("I2CTarget")
+SDCard = _unmodelled("SDCard")
+WDT = _unmodelled("WDT")
+del _MachineADC, _SoftTimer, _unmodelled
 
 _UID_ADDR = const(0x1FFF7A10)
 _state = {"reset_cause": PWRON_RESET}
@@ -47,11 +42,11 @@ _state = {"reset_cause": PWRON_RESET}
 
 def rng():
     # The RNG peripheral: 30 random bits.
-    return random.getrandbits(30)
+    return _getrandbits(30)
 
 
 def idle():
-    fw_side.idle(1)
+    _idle(1)
 
 
 class Signal:
@@ -97,9 +92,9 @@ def reset_cause():
 
 
 def unique_id():
-    if not fw_regs.mapped():
+    if not _mapped():
         return bytes(12)
-    return bytes(uctypes.bytearray_at(_UID_ADDR, 12))
+    return bytes(_bytearray_at(_UID_ADDR, 12))
 
 
 def freq(*args):
@@ -124,17 +119,17 @@ def enable_irq(state=True):
 def time_pulse_us(pin, pulse_level, timeout_us=1000000):
     # Waits for the pin to reach pulse_level, then times how long it stays
     # (extmod/machine_pulse.c): -2 if it never came, -1 if it never ended.
-    start = fw_time.ticks_us()
+    start = _ticks_us()
     while pin.value() != pulse_level:
-        if fw_time.ticks_diff(fw_time.ticks_us(), start) >= timeout_us:
+        if _ticks_diff(_ticks_us(), start) >= timeout_us:
             return -2
-        fw_side.drain()
-    start = fw_time.ticks_us()
+        _drain()
+    start = _ticks_us()
     while pin.value() == pulse_level:
-        if fw_time.ticks_diff(fw_time.ticks_us(), start) >= timeout_us:
+        if _ticks_diff(_ticks_us(), start) >= timeout_us:
             return -1
-        fw_side.drain()
-    return fw_time.ticks_diff(fw_time.ticks_us(), start)
+        _drain()
+    return _ticks_diff(_ticks_us(), start)
 
 
 class RTC:
@@ -144,10 +139,10 @@ class RTC:
 
     def datetime(self, dt=None):
         if dt is None:
-            y, mo, d, h, mi, s, wd, _ = fw_time.gmtime()
+            y, mo, d, h, mi, s, wd, _ = _gmtime()
             return (y, mo, d, wd + 1, h, mi, s, 0)
         y, mo, d, _wd, h, mi, s = dt[:7]
-        fw_time.rtc_offset[0] += fw_time.mktime((y, mo, d, h, mi, s, 0, 0)) - fw_time.time()
+        _rtc_offset[0] += _mktime((y, mo, d, h, mi, s, 0, 0)) - _time()
 
     def init(self, dt):
         self.datetime(dt)

@@ -1,13 +1,19 @@
 # Boot and reset: the board's main loop (ports/stm32/main.c, boardctrl.c).
 # A soft reset happens in place: everything the user made is dropped and
 # collected, /flash is remounted, boot.py and main.py run again.
-import sys as _sys
-import builtins
+#
+# The core's own objects that user code must never reach (its sys, with the
+# console's files, termios, builtins with the real open and __import__) are
+# taken in main(), at boot, and handed on only as closures and bound methods:
+# every module's globals are reachable from user code (a function's
+# __globals__).  No firmware module stays in sys.modules: they hold each
+# other through their own imports.
 import gc
-import vfs
 import micropython
 from micropython import const
+from vfs import VfsRom, mount as _mount, umount as _umount
 
+import fw_builtins
 import fw_complete
 import fw_console
 import fw_exec
@@ -18,6 +24,7 @@ import fw_heap
 import fw_i2c
 import fw_identity
 import fw_imports
+import fw_io
 import fw_machine
 import fw_mem
 import fw_micropython
@@ -45,7 +52,7 @@ _SYS_PATH_ROM = ("", ".frozen", "/rom", "/rom/lib", "/flash", "/flash/lib")
 
 
 class Board:
-    def __init__(self, con, code_buf, rom, bdev, fs_kind, frozen):
+    def __init__(self, con, code_buf, rom, bdev, fs_kind, frozen, g):
         self.con = con
         self.code_buf = code_buf
         self.rom = rom
@@ -55,7 +62,8 @@ class Board:
         self.banner = fw_identity.BANNER
         self.readline = fw_readline.Readline(con, self._complete)
         self.mode = _FRIENDLY
-        self.g = None
+        self.g = g
+        self.restore_builtins = None
 
     def _complete(self, text):
         return fw_complete.complete(self.con, text, self.g)
@@ -75,31 +83,44 @@ def main(rom, ram, flash, fs_kind, side, reset_cause, regs, frozen, heap):
     # regs: address of the register file's private page (None: no hardware);
     # frozen: the user's frozen modules as a ROMFS image in memory, or None;
     # heap: (address of the core's mp_state_ctx, the user's pool) or None.
+    import builtins
+    import sys
+    import termios
+    import __main__
+
     fw_side.init(side)
     if regs is not None:
         fw_regs.init(regs)
         fw_onboard.power_on()
         fw_mem.attach()
-    con = fw_console.Console(memoryview(ram)[:4096], _sys.stdin.buffer, _sys.stdout.buffer,
+    con = fw_console.Console(memoryview(ram)[:4096], sys.stdin.buffer, sys.stdout.buffer, termios,
                              fw_side.drain)
     bdev = (
         fw_flash.FileBlockDevice(flash[0], flash[1])
         if isinstance(flash, tuple)
         else fw_flash.MemoryBlockDevice(flash)
     )
+    # The user's globals are __main__'s, as on a board (`import __main__`).
     board = Board(con, memoryview(ram)[4096:], rom, bdev, fs_kind,
-                  vfs.VfsRom(frozen) if frozen is not None else None)
+                  VfsRom(frozen) if frozen is not None else None, __main__.__dict__)
     fw_machine._state["reset_cause"] = reset_cause
-    _install_modules(board)
-    modules = tuple(_sys.modules)
+    d = _install_modules(board, builtins)
+    for m in [m for m in fw_sys.modules if m[:3] == "fw_"]:
+        del fw_sys.modules[m]
+    modules = tuple(fw_sys.modules)
     if heap is not None:
         # What every session re-makes in place is made once here, in the
-        # firmware's part: the builtins' override dict and the /flash object.
-        _restore_builtins(board)
+        # firmware's part: the builtins' dict and the /flash object.
+        fw_heap.adopt_builtins(heap[0], builtins, d)
         if not fw_flash.mount(bdev, fs_kind, rom):
-            vfs.umount("/flash")
+            _umount("/flash")
         gc.collect()
         fw_heap.init(*heap)  # the firmware is all loaded: the rest is the user's
+    else:
+        # Another core: the board's builtins module is a copy, and the
+        # firmware's own names are set in the core's overrides.
+        for name in ("open", "input", "__import__"):
+            setattr(builtins, name, d[name])
     gc.threshold(-1)  # the board's default; the boot ran with a low one (core_boot)
     first = True
     while True:
@@ -107,61 +128,38 @@ def main(rom, ram, flash, fs_kind, side, reset_cause, regs, frozen, heap):
             _run(board, first, modules)
         except fw_machine.HardReset:
             con.disarm()
-            _sys.exit(HARD_RESET_EXIT)
+            fw_sys.exit(HARD_RESET_EXIT)
         except Exception as e:
             # A firmware fault: say so and soft-reset rather than die.
             con.disarm()
             con.write(b"\nMPY: firmware error, soft reset\n")
-            _sys.print_exception(e)
+            fw_sys.print_exception(e)
         first = False
 
 
-def _install_modules(board):
+def _install_modules(board, core_builtins):
+    # Returns the board's builtins dict.
     fw_micropython._console = board.con
     fw_sys.stdin = fw_console.TextIn(board.con)
     fw_sys.stdout = fw_console.TextOut(board.con)
     fw_sys.stderr = fw_sys.stdout
-    fw_imports.install(
-        {
-            "os": fw_os,
-            "sys": fw_sys,
-            "time": fw_time,
-            "vfs": fw_vfs,
-            "machine": fw_machine,
-            "micropython": fw_micropython,
-            "gc": fw_gc,
-            "pyb": fw_pyb,
-            "stm": fw_stm,
-        }
-    )
-    real_open = builtins.open
-
-    @micropython.native
-    def open(file, *args, **kw):
-        if not isinstance(file, str):
-            raise TypeError("can't convert %s to str" % type(file).__name__)
-        return real_open(file, *args, **kw)
-
-    # (Reading builtins.X gives the core's own X even when overridden.)
-    board.builtins = {"open": open, "input": fw_friendly.make_input(board),
-                      "__import__": fw_imports.import_}
-
-
-def _restore_builtins(board):
-    # Deleting a builtin only removes an override (the core's own builtins
-    # are read-only), so this drops the user's and re-installs the firmware's.
-    for n in dir(builtins):
-        try:
-            delattr(builtins, n)
-        except (AttributeError, KeyError):
-            pass
-    for n, v in board.builtins.items():
-        setattr(builtins, n, v)
+    fw_io.open = fw_imports.make_open(core_builtins.open)
+    replaced = {}
+    for mod in (fw_os, fw_sys, fw_time, fw_vfs, fw_machine, fw_micropython, fw_gc, fw_pyb, fw_stm,
+                fw_io, fw_builtins):
+        mod.__dict__.pop("__file__", None)  # a built-in module has none
+        replaced[mod.__name__] = mod
+    d, board.restore_builtins = fw_imports.make_builtins(core_builtins, fw_builtins, {
+        "open": fw_io.open,
+        "input": fw_friendly.make_input(board),
+        "__import__": fw_imports.make_import(core_builtins.__import__, replaced, fw_complete.MODULES),
+    })
+    return d
 
 
 def _restore_modules(modules):
-    for m in [m for m in _sys.modules if m not in modules]:
-        del _sys.modules[m]
+    for m in [m for m in fw_sys.modules if m not in modules]:
+        del fw_sys.modules[m]
 
 
 def _run(board, first, modules):
@@ -196,17 +194,18 @@ def _run(board, first, modules):
 
 
 def _reset_state(board, modules):
+    board.restore_builtins()  # first: what follows relies on builtins the user may have replaced
     board.unlock_heap()  # a soft reset reinitialises the heap: a lock left by the user goes
     _restore_modules(modules)
-    _restore_builtins(board)
-    for fs, path in vfs.mount():
-        vfs.umount(path)
+    board.g.clear()
+    for fs, path in _mount():
+        _umount(path)
     # The user's heap starts here: what the firmware keeps lies below it.
     gc.collect()
     fw_heap.replug()
     if board.frozen is not None:
-        vfs.mount(board.frozen, "/rom")
-    _sys.path[:] = _SYS_PATH if board.frozen is None else _SYS_PATH_ROM
+        _mount(board.frozen, "/rom")
+    fw_sys.path[:] = _SYS_PATH if board.frozen is None else _SYS_PATH_ROM
     fw_sys.ps1 = ">>> "
     fw_sys.ps2 = "... "
     fw_pyb._main_file[0] = "main.py"
@@ -215,7 +214,7 @@ def _reset_state(board, modules):
     fw_uart.reset()
     fw_timer.reset()
     fw_i2c.reset()
-    board.g = {"__name__": "__main__"}
+    board.g["__name__"] = "__main__"
     gc.enable()
     gc.collect()
 

@@ -3,7 +3,8 @@
 __name__ = "micropython"
 
 import micropython as _mp
-import fw_heap
+from fw_heap import (available as _available, dump_info as _dump_info, dump_map as _dump_map,
+                     stack_limit as _stack_limit)
 
 const = _mp.const
 heap_lock = _mp.heap_lock
@@ -20,15 +21,15 @@ _console = None
 def mem_info(*verbose):
     # py/modmicropython.c as built for stm32: no "mem:" line (MEM_STATS is
     # off there), the stack against its limit, then gc_info of the user's heap.
-    if not fw_heap.available():
+    if not _available():
         return _mp.mem_info(*verbose)
     if len(verbose) > 1:
         raise TypeError("function expected at most 1 arguments, got %d" % len(verbose))
     out = _console.write
-    out("stack: %d out of %d\n" % (_mp.stack_use(), fw_heap.stack_limit))
-    fw_heap.dump_info(out)
+    out("stack: %d out of %d\n" % (_mp.stack_use(), _stack_limit()))
+    _dump_info(out)
     if verbose:
-        fw_heap.dump_map(out)
+        _dump_map(out)
 
 
 def kbd_intr(chr):

@@ -1,5 +1,6 @@
 # The board's own devices: four LEDs, the USR switch and the MMA7660
 # accelerometer on I2C(1) (ports/stm32/led.c, switch.c, accel.c).
+import fw_i2c
 import fw_pins
 import fw_regs
 import fw_time
@@ -91,8 +92,6 @@ class Switch:
 class Accel:
     # The MMA7660: powered through MMA_AVDD, then switched to active mode.
     def __init__(self):
-        import fw_i2c
-
         fw_pins.Pin("MMA_AVDD", fw_pins.Pin.OUT, value=1)
         fw_time.sleep_ms(30)
         self._i2c = fw_i2c.I2C(1)

@@ -1,10 +1,11 @@
 # The board's `os` module: the core's VFS functions, without the host's
-# (no system/getenv/putenv: a Pyboard has no host to reach).
+# (no system/getenv/putenv: a Pyboard has no host to reach).  The core's
+# os and vfs are only read here, at import: this dict keeps none of them.
 __name__ = "os"
 
 import os as _os
 import vfs as _vfs
-import fw_identity
+from fw_identity import uname as _uname
 
 sep = "/"
 chdir = _os.chdir
@@ -23,9 +24,11 @@ mount = _vfs.mount
 umount = _vfs.umount
 VfsFat = _vfs.VfsFat
 VfsLfs2 = _vfs.VfsLfs2
+del _os, _vfs
+
 
 def uname():
-    return fw_identity.uname
+    return _uname
 
 
 def sync():

@@ -5,7 +5,10 @@
 # A frame is: u16 length (of what follows), kind, sequence number, payload.
 # A watcher thread waits on fd 4 and schedules `_run`, so events are handled
 # between two bytecodes of whatever runs, like a soft IRQ on the board.
-import _thread
+# The fds' files are kept only as their bound methods, and _thread only in
+# init: user code reaches this module's globals (a firmware function's
+# __globals__), and must not get at the files (closing one, or letting it be
+# collected, closes the host's channel) nor at threads.
 import micropython
 import select
 import time
@@ -32,9 +35,9 @@ EV_PIN = const(1)
 EV_UART = const(2)
 EV_TIMER = const(3)
 
-_out = None
-_in = None
-_ev = None
+_write = None  # fd 3's write
+_in = None  # fd 3's readinto
+_ev = None  # fd 4's readinto
 _hdr = bytearray(4)
 _rbuf = bytearray(MAX_PAYLOAD + 4)
 _rmv = memoryview(_rbuf)
@@ -43,15 +46,18 @@ _emv = memoryview(_ebuf)
 _seq = bytearray(1)
 _draining = bytearray(1)
 _poll = select.poll()
-_lock = _thread.allocate_lock()
+_lock = None
 handlers = [None, None, None, None]  # by event kind: fn(payload memoryview)
 
 
 def init(side):
-    global _out, _in, _ev
-    _out = side
-    _in = open(3, "rb")
-    _ev = open(4, "rb")
+    global _write, _in, _ev, _lock
+    import _thread
+
+    _write = side.write
+    _in = open(3, "rb").readinto
+    _ev = open(4, "rb").readinto
+    _lock = _thread.allocate_lock()
     _poll.register(4, _POLLIN)
     _thread.start_new_thread(_watch, ())
 
@@ -77,10 +83,10 @@ def _request(kind, head, data, reply):
     h[1] = n >> 8
     h[2] = kind
     h[3] = seq
-    _out.write(h)
-    _out.write(head)
+    _write(h)
+    _write(head)
     if data:
-        _out.write(data)
+        _write(data)
     if not reply:
         return None
     while True:
@@ -92,8 +98,8 @@ def _request(kind, head, data, reply):
             return _rmv[3 : n + 2]
 
 
-def _read(f, mv, n):
-    if f.readinto(mv[:n]) != n:
+def _read(readinto, mv, n):
+    if readinto(mv[:n]) != n:
         raise OSError(5)  # the host went away
 
 

@@ -4,11 +4,7 @@
 # table in ROM, so they cost no heap.
 __name__ = "stm"
 
-import fw_mem
-
-mem8 = fw_mem.mem8
-mem16 = fw_mem.mem16
-mem32 = fw_mem.mem32
+from fw_mem import mem8, mem16, mem32
 
 # Peripheral base addresses, then register offsets (RM0090).
 _TABLE = (

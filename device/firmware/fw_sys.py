@@ -1,23 +1,25 @@
 # The board's `sys` module: the core's, with the VCP as stdin/stdout and the
-# Pyboard's identity.  stdin/stdout/stderr are bound by fw_main at boot.
+# Pyboard's identity.  stdin/stdout/stderr are bound by fw_main at boot.  The
+# core's sys (its stdio are the console's fds) is only read here, at import.
 __name__ = "sys"
 
 import sys as _sys
-import fw_identity
+import fw_identity as _identity
 
 argv = []
 byteorder = _sys.byteorder
 exit = _sys.exit
-implementation = fw_identity.implementation
+implementation = _identity.implementation
 maxsize = _sys.maxsize
 modules = _sys.modules
 path = _sys.path
 platform = "pyboard"
 print_exception = _sys.print_exception
-version = "3.4.0; MicroPython " + fw_identity.VERSION
+version = "3.4.0; MicroPython " + _identity.VERSION
 version_info = _sys.version_info
 ps1 = ">>> "
 ps2 = "... "
 stdin = None
 stdout = None
 stderr = None
+del _sys, _identity

@@ -3,18 +3,17 @@
 __name__ = "time"
 
 import time as _time
-import fw_side
+from fw_side import wait_ms as sleep_ms, wait_us as sleep_us
 from micropython import const
 
 _EPOCH_OFFSET = const(946684800)
 
-# Sleeps keep handling the host's events, so IRQs fire while code sleeps.
-sleep_ms = fw_side.wait_ms
-sleep_us = fw_side.wait_us
+# Sleeps keep handling the host's events (fw_side.wait_ms), so IRQs fire
+# while code sleeps.
 
 
 def sleep(secs):
-    fw_side.wait_us(int(secs * 1000000))
+    sleep_us(int(secs * 1000000))
 
 # Ticks as a 32-bit port counts them: from power-on (this core's start),
 # wrapping at 2**30 (MICROPY_PY_TIME_TICKS_PERIOD, a small int's range
