@@ -381,12 +381,18 @@ def test_the_cores_host_modules_cannot_be_imported(repl, name):
     assert refused(repl, f"import {name}") == f"ImportError: no module named '{name}'"
 
 
-def test_a_relative_import_resolved_to_a_host_module_is_refused(repl):
+@pytest.mark.parametrize("name", ["socket", "os", "sys", "vfs", "io", "builtins"])
+def test_a_relative_import_resolved_to_a_core_module_is_refused(repl, name):
     # The core resolves `from . import x` with the importing function's
     # globals, which user code can write: the module it finds is checked.
-    assert refused(repl, "g = __import__.__globals__\ng['__name__'] = 'socket'\ng['__path__'] = ''\n"
-                         "__import__('', None, None, ('socket',), 1)") == \
-        "ImportError: no module named ''"
+    assert refused(repl, f"g = __import__.__globals__\ng['__name__'] = {name!r}\ng['__path__'] = ''\n"
+                         "__import__('', None, None, ('x',), 1)") == "ImportError: no module named ''"
+
+
+def test_modules_the_user_puts_in_sys_modules_import(repl):
+    # upstream tests/basics/import_instance_method.py: any object can be a module.
+    assert repl.exec("import sys\nclass A:\n    x = 5\nsys.modules['mod'] = A()\nimport mod\n"
+                     "from mod import x\nprint(mod.x, x)") == b"5 5\r\n"
 
 
 def test_vfs_posix_is_not_offered(repl):

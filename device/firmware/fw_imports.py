@@ -24,8 +24,11 @@ def make_import(real, replaced, allowed):
     # each also found under its u-prefixed name; allowed: the names of the
     # core's built-in modules the board offers.  A built-in module has
     # neither __file__ nor __path__, and its __name__ is its own (read-only):
-    # any other one the core's import finds is refused.
+    # any other one the core's import finds is refused.  (What is not a
+    # module came from the user's own sys.modules entries.)
     has = hasattr
+    type_of = type
+    module = type(micropython)
 
     @micropython.native
     def __import__(name, globals=None, locals=None, fromlist=(), level=0):
@@ -36,7 +39,9 @@ def make_import(real, replaced, allowed):
             if name in _ABSENT or (name[:1] == "u" and name[1:] in _ABSENT):
                 raise ImportError("no module named '%s'" % name)
         m = real(name, globals, locals, fromlist, level)
-        if has(m, "__file__") or has(m, "__path__") or m.__name__ in allowed:
+        if type_of(m) is not module or has(m, "__file__") or has(m, "__path__"):
+            return m
+        if m.__name__ in allowed and m.__name__ not in replaced:  # (the core's os is not the board's)
             return m
         raise ImportError("no module named '%s'" % name)
 
