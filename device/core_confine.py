@@ -22,6 +22,7 @@ import resource
 import signal
 import sys
 
+CLONE_NEWTIME = 0x00000080
 CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
@@ -71,6 +72,7 @@ class Plan:
         self.landlock_abi = 0
         self.ruleset = None  # a Landlock ruleset made ahead (the wheel's core needs no paths)
         self.pid_namespace = False  # the core forks into it when its board arrives
+        self.time_namespace = False  # ...and into this, its clocks set to the board's power-on
 
     def line(self) -> str:
         text = "confined: " + ", ".join(self.on) if self.on else "NOT confined"
@@ -116,6 +118,9 @@ def prepare(exec_binary: bool = False) -> Plan:
     if _unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWPID):
         plan.pid_namespace = True
         plan.on.insert(0, "user+net+ipc+pid namespaces")
+        # A clock of its own (Linux >= 5.6): the core's C ticks, which
+        # asyncio reads, count from the board's power-on.
+        plan.time_namespace = _unshare(CLONE_NEWTIME)
     else:
         plan.off.insert(0, f"namespaces ({os.strerror(ctypes.get_errno())})")
     plan.on.append("rlimits")
@@ -126,6 +131,16 @@ def prepare(exec_binary: bool = False) -> Plan:
     if plan.landlock_abi and not exec_binary:
         plan.ruleset = _landlock_ruleset()
     return plan
+
+
+def _set_clocks(power_on: float) -> None:
+    # The time namespace's clocks count from the board's power-on (the
+    # host's CLOCK_MONOTONIC then); set before its first process starts.
+    sec, frac = divmod(power_on, 1.0)
+    ns = int(frac * 1e9)
+    offset = f"{-int(sec) - (1 if ns else 0)} {(1000000000 - ns) % 1000000000}"
+    with open("/proc/self/timens_offsets", "w") as f:
+        f.write(f"monotonic {offset}\nboottime {offset}\n")
 
 
 def _into_pid_namespace() -> None:
@@ -145,9 +160,10 @@ def _into_pid_namespace() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the tty's Ctrl-C is the core's
     os.closerange(0, 1024)  # the pty and side channel hang up when the core dies
     _, status = os.waitpid(child, 0)
-    if os.WIFSIGNALED(status):
+    if os.WIFSIGNALED(status):  # ended by the same signal (none leaves a core dump)
         sig = os.WTERMSIG(status)
-        signal.signal(sig, signal.SIG_DFL)
+        if sig != signal.SIGKILL:
+            signal.signal(sig, signal.SIG_DFL)
         os.kill(os.getpid(), sig)
     os._exit(os.waitstatus_to_exitcode(status))
 
@@ -195,11 +211,18 @@ def _seccomp_filter(sc, loader: bool, pid: int):
     return f
 
 
-def apply(plan: Plan, *, binary: str = "", flash: str = "", images: tuple = ()) -> None:
-    """In the core, once the board is mapped: the rest of the layers.  With
+def apply(plan: Plan, *, power_on: float, binary: str = "", flash: str = "",
+          images: tuple = ()) -> None:
+    """In the core, once the board is mapped: the rest of the layers, its
+    clocks counting from `power_on` (the host's time.monotonic()).  With
     `binary` the core is about to exec another unix-port binary, which may
     read its own files, the system's libraries and `images`, write `flash`,
     and run only itself."""
+    if plan.time_namespace:
+        try:
+            _set_clocks(power_on)
+        except OSError:
+            plan.time_namespace = False
     if plan.pid_namespace:
         _into_pid_namespace()
     LIBC.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)

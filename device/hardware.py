@@ -278,11 +278,13 @@ class Hardware:
         self.regs.set_adc(ch, value)
 
     # --- the core's side ---------------------------------------------------
-    def core_started(self, events_fd: int) -> None:
-        """A new core (power-on or reset): MCU state back to reset values."""
+    def core_started(self, events_fd: int, power_on: bool = True) -> None:
+        """A new core: MCU state back to reset values (its registers too,
+        unless a soft reset: the pins keep what they were set to)."""
         with self._lock:
             self._events_fd = events_fd
-        self.regs.power_on()
+        if power_on:
+            self.regs.power_on()
         self._timers.clear()
         for port in self.uarts.values():
             port.enabled = False

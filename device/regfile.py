@@ -38,6 +38,7 @@ P_JUMPERS = 0x50     # u8[32][2]: wired pin pairs (pin index = port*16+pin), 0xF
 P_LED = 0x90         # u8[4]: LED intensity 0..255
 P_ADC = 0xA0         # u16[19]: 12-bit ADC reading of each channel
 P_WATCH = 0xD0       # u16[PORTS]: output pins whose changes the firmware reports
+P_RTC = 0xF0         # i32: seconds the board's RTC runs ahead of the host's clock
 MAX_JUMPERS = 32
 ADC_CHANNELS = 19
 

@@ -19,8 +19,9 @@ MAX_PAYLOAD = 1024  # fw_side.MAX_PAYLOAD
 MAX_FRAME = MAX_PAYLOAD + 2  # kind and sequence number, then the payload
 
 # Requests (fw_side).
-I2C_SCAN, I2C_XFER, SPI_XFER, UART_WRITE, UART_INIT, PIN_CHANGED, TIMER_SET, PROMPT = range(1, 9)
-NOTIFICATIONS = (PIN_CHANGED, PROMPT)  # requests without a reply
+(I2C_SCAN, I2C_XFER, SPI_XFER, UART_WRITE, UART_INIT, PIN_CHANGED, TIMER_SET, PROMPT,
+ SOFT_RESET) = range(1, 10)
+NOTIFICATIONS = (PIN_CHANGED, PROMPT, SOFT_RESET)  # requests without a reply
 # The payload sizes (least, most) the firmware sends for each request.
 PAYLOAD_SIZES = {
     I2C_SCAN: (2, 2),  # SCL pin, SDA pin
@@ -31,6 +32,7 @@ PAYLOAD_SIZES = {
     PIN_CHANGED: (3, 3),  # port, u16 ODR
     TIMER_SET: (6, 6),  # slot, one-shot, u32 period in us (0: off)
     PROMPT: (0, 0),
+    SOFT_RESET: (1, MAX_PAYLOAD),  # the REPL's mode, the input left unread
 }
 # Events.
 EV_PIN, EV_UART, EV_TIMER = 1, 2, 3

@@ -1,7 +1,6 @@
-"""The wire: carries bytes between an endpoint and the core, answers the
-core's side channel, and keeps a core running behind the endpoint (a core
-that exits is a hard reset of the board; restarts.py paces one that keeps
-exiting, and gives up on one that can't start).
+"""The wire: carries bytes between an endpoint and the session's core and
+answers the core's side channel; the supervisor (supervisor.py) decides
+which core that is, and what follows when one ends.
 
 One thread, one poll loop, Python touched once per chunk.  Output waits while
 a client reads slowly and is dropped after CDC_TX_TIMEOUT when nobody reads,
@@ -18,15 +17,14 @@ from __future__ import annotations
 import errno
 import os
 import select
-import subprocess
 import threading
 import time
 from typing import Callable
 
-from .core import HARD_RESET_EXIT, Core, describe_exit
+from .core import Core
 from .hardware import Hardware
-from .restarts import Restarts
-from .side_channel import PROMPT, ProtocolError, RequestReader
+from .side_channel import PROMPT, SOFT_RESET, ProtocolError, RequestReader
+from .supervisor import PWRON_RESET, Supervisor
 
 CDC_TX_TIMEOUT = 0.5
 CHUNK = 65536
@@ -41,18 +39,14 @@ _ERR = select.POLLERR | select.POLLHUP | select.POLLNVAL
 
 
 class Wire:
-    def __init__(self, endpoint_fd: int, start_core: Callable[[], Core], hardware: Hardware,
+    def __init__(self, endpoint_fd: int, make_core: Callable[[float, bool], Core], hardware: Hardware,
                  on_prompt: Callable[[], None], on_fail: Callable[[str], None],
                  log: Callable[[str], None]) -> None:
-        """on_fail(reason): the board's core can't be started, and the wire
-        has stopped trying (until a hard reset)."""
+        """make_core, on_prompt, on_fail: the supervisor's (supervisor.py)."""
         self._ep = endpoint_fd
-        self._start_core = start_core
         self._hw = hardware
-        self._on_prompt = on_prompt
-        self._on_fail = on_fail
         self._log = log
-        self._restarts = Restarts()
+        self.supervisor = Supervisor(make_core, on_prompt, on_fail, log)
         self._wake_r, self._wake_w = os.pipe()
         self._to_core = b""
         self._to_ep = b""
@@ -61,22 +55,21 @@ class Wire:
         self._discarding = False  # nobody reads the endpoint: output is lost
         self._core_gone = False  # its pty hung up or its side channel closed
         self._stopping = False
-        self._reset_wanted: str | None = None  # a hard reset asked for from outside
-        self._reset_reason: str | None = None  # why the core was killed
-        self._reset_asked = False  # ...and whether it was asked for (not a fault)
-        self.core: Core | None = None  # the running core, or the last one
+        self._reset_wanted: tuple[str, int] | None = None  # a hard reset asked for from outside
         self._last_out = b""  # what the core printed last
-        self._live = False  # whether `core` runs
-        self._started_at = 0.0
-        self._next_start: float | None = None  # when the next core starts
+        self._live: Core | None = None  # the core whose fds are polled
         self._poll = self._new_poll()
-        self._start_next()
+        self._start_due()
         self._thread = threading.Thread(target=self._run, name="vpyb-wire", daemon=True)
 
     @property
+    def core(self) -> Core | None:
+        """The session's core, or the last one."""
+        return self.supervisor.last
+
+    @property
     def failing(self) -> bool:
-        """Whether the last core ended by itself before its prompt."""
-        return self._restarts.failed_starts > 0
+        return self.supervisor.failing
 
     def start(self) -> None:
         self._thread.start()
@@ -85,19 +78,20 @@ class Wire:
         self._stopping = True
         os.write(self._wake_w, b"x")
         self._thread.join(5)
-        if self._live:
+        if self._live is not None:
             self._hw.core_stopped()
-            self.core.stop()
-            self._live = False
+            self._live = None
+        self.supervisor.stop()
         os.close(self._wake_r)
         os.close(self._wake_w)
 
-    def hard_reset(self, reason: str = "hard reset") -> None:
+    def hard_reset(self, reason: str = "hard reset", power_cut: bool = False) -> None:
         """Restart the core at once (the endpoint stays open); a board that
-        gave up on its core tries again."""
-        self._reset_wanted = reason
-        if self._live:
-            self.core.kill()  # here and now, wherever it is (a power cut)
+        gave up on its core tries again.  power_cut: it boots as at power-on."""
+        self._reset_wanted = (reason, PWRON_RESET if power_cut else 2)
+        live = self._live
+        if live is not None:
+            live.kill()  # here and now, wherever it is (a power cut)
         os.write(self._wake_w, b"x")
 
     # --- the loop ----------------------------------------------------
@@ -114,8 +108,8 @@ class Wire:
         p.register(self._wake_r, _IN)
         p.register(self._ep, _IN)
         self._masks = {self._ep: _IN}
-        if self._live:
-            for fd in (self.core.master, self._side_fd):
+        if self._live is not None:
+            for fd in (self._live.master, self._side_fd):
                 p.register(fd, _IN)
                 self._masks[fd] = _IN
         return p
@@ -126,7 +120,7 @@ class Wire:
             self._masks[fd] = mask
 
     def _step(self) -> None:
-        core = self.core if self._live else None
+        core = self._live
         # Backpressure: read a side only while the other side has taken
         # everything already read from it.
         self._set_mask(self._ep, (_OUT if self._to_ep or self._discarding else 0)
@@ -138,8 +132,9 @@ class Wire:
         timer = self._hw.next_timer()
         if timer is not None and (timeout is None or timer < timeout):
             timeout = timer
-        if self._next_start is not None:
-            pause = max(0.0, self._next_start - time.monotonic())
+        next_start = self.supervisor.next_due()
+        if next_start is not None:
+            pause = max(0.0, next_start - time.monotonic())
             if timeout is None or pause < timeout:
                 timeout = pause
         for fd, ev in self._poll.poll(None if timeout is None else int(timeout * 1000 + 0.999)):
@@ -161,19 +156,23 @@ class Wire:
         if self._stopping:
             return
         if self._reset_wanted is not None:
-            self._reset_now(core)
+            reason, cause = self._reset_wanted
+            self._reset_wanted = None
+            self.supervisor.hard_reset(reason, cause)
         # Whether the core exited is asked only once its fds said so (a
         # waitpid on every pass would slow every round trip).
-        if self._core_gone:
-            self._core_exited(self.core)
-        if self._next_start is not None and time.monotonic() >= self._next_start:
-            self._start_next()
+        if self._core_gone and core is not None:
+            self._core_exited(core)
+        self._start_due()
 
     # --- the side channel ----------------------------------------------
     def _request(self, kind: int, payload: bytes) -> bytes | None:
         if kind == PROMPT:
-            self._restarts.ready()
-            self._on_prompt()
+            self.supervisor.prompt()
+            return None
+        if kind == SOFT_RESET:
+            # Input for the ending session now goes to the next one.
+            self.supervisor.soft_reset(payload[0], payload[1:])
             return None
         return self._hw.handle(kind, payload)
 
@@ -195,13 +194,13 @@ class Wire:
         try:
             self._to_side += self._requests.feed(data)
         except ProtocolError as e:
-            self._kill(core, f"side channel: {e}; resetting the board")
+            self._end(core, f"side channel: {e}; resetting the board")
             return
         if self._to_side:
             self._flush_side(core)
         if len(self._to_side) > REPLY_BACKLOG:
-            self._kill(core, "side channel: the core sends requests and leaves their replies "
-                             "unread; resetting the board")
+            self._end(core, "side channel: the core sends requests and leaves their replies "
+                            "unread; resetting the board")
 
     def _flush_side(self, core: Core) -> None:
         try:
@@ -226,7 +225,7 @@ class Wire:
                 if e.errno not in (errno.EAGAIN, errno.EIO):
                     raise
                 return
-            if self._live:  # input while no core runs (a reset, a pause) is lost
+            if self._live is not None:  # input while no core runs (a pause, given up) is lost
                 self._to_core = data
                 self._flush_to_core()
 
@@ -259,8 +258,10 @@ class Wire:
         self._ep_blocked_since = time.monotonic()
 
     def _flush_to_core(self) -> None:
+        if self._core_gone or self.supervisor.soft_pending:
+            return  # ending: what it hasn't taken goes to the next session
         try:
-            n = os.write(self.core.master, self._to_core)
+            n = os.write(self._live.master, self._to_core)
         except BlockingIOError:
             return
         except OSError as e:
@@ -269,98 +270,48 @@ class Wire:
             n = len(self._to_core)  # the core is gone: input during a reset is lost
         self._to_core = self._to_core[n:]
 
-    # --- the core's life -------------------------------------------------
-    def _kill(self, core: Core, reason: str, asked: bool = False) -> None:
-        self._reset_reason = reason
-        self._reset_asked = asked
-        core.kill()
+    # --- the core's life (the supervisor's decisions) ------------------
+    def _end(self, core: Core, reason: str) -> None:
+        self.supervisor.end(core, reason)
         self._core_gone = True
 
-    def _reset_now(self, core: Core | None) -> None:
-        reason, self._reset_wanted = self._reset_wanted, None
-        if core is not None:
-            self._kill(core, reason, asked=True)
-        else:  # waiting out a pause, or given up: try again now
-            self._log(reason)
-            self._restarts.ready()
-            self._next_start = time.monotonic()
-
-    def _start_next(self) -> None:
-        self._next_start = None
-        try:
-            core = self._start_core()
-        except Exception as e:  # no core process at all (out of fds, a standby that died)
-            self._after_exit("the core did not start", f": {e}", True, time.monotonic())
+    def _start_due(self) -> None:
+        if not self.supervisor.start_due():
             return
-        self.core = core
-        self._live = True
-        self._started_at = time.monotonic()
+        core = self.supervisor.core
+        self._hw.core_started(core.events)
+        self._attach(core)
+
+    def _attach(self, core: Core) -> None:
+        self._live = core
         self._last_out = b""
         core.side.setblocking(False)
         self._side_fd = core.side.fileno()
-        self._hw.core_started(core.events)
         self._requests = RequestReader(self._request, self._hw.report)
         self._poll = self._new_poll()
 
     def _core_exited(self, core: Core) -> None:
-        # Forward what the core printed last, then start the next one.
-        try:
-            core.proc.wait(1)  # it is exiting: its fds are closed
-        except subprocess.TimeoutExpired:
-            core.proc.kill()  # it closed them itself: a broken core
-            core.proc.wait()
+        # Forward what the core printed last, then whatever comes next.
         try:
             while data := os.read(core.master, CHUNK):
                 self._to_ep += data
                 self._last_out = data
         except OSError:
             pass
-        code = core.proc.returncode
-        kind = self._reset_reason or describe_exit(code)
-        # Exited by itself, neither crashed nor reset: it could not run, and
-        # its last words (on stderr, else its output) say why.
-        failed_start = self._reset_reason is None and 0 <= code != HARD_RESET_EXIT
-        words = (_one_line(core.last_words()) or _one_line(self._last_out)) if failed_start else ""
-        detail = f": {words}" if words else ""
-        asked = self._reset_asked
-        self._reset_reason = None
-        self._reset_asked = False
+        soft = self.supervisor.soft_pending
         self._hw.core_stopped()
-        core.stop()
-        self._live = False
+        self._live = None
         self._core_gone = False
-        self._to_core = b""
         self._to_side = bytearray()
+        if not soft:
+            self._to_core = b""  # input during a reset is lost
         self._poll = self._new_poll()
         if self._to_ep:
             self._flush_to_ep()
-        if asked:
-            self._log(kind)
-            self._next_start = time.monotonic()
-        else:
-            self._after_exit(kind, detail, failed_start, self._started_at)
-
-    def _after_exit(self, kind: str, detail: str, failed_start: bool, started_at: float) -> None:
-        r = self._restarts
-        pause = r.exited(started_at, failed_start, kind)
-        why = kind + detail
-        if pause is None:
-            why = f"the board's core cannot start ({r.failed_starts} tries): {why}"
-            self._log(f"{why}; giving up")
-            self._on_fail(why)
-        elif r.worth_saying():
-            self._log(why if r.exits == 1 else
-                      f"{why} ({r.exits} times in a row without reaching a prompt; "
-                      f"next try in {pause:g} s)")
-        if pause is not None:
-            self._next_start = time.monotonic() + pause
-
-
-def _one_line(text: str | bytes, limit: int = 200) -> str:
-    # The last line of what a core wrote, fit for the host's log: user code
-    # may have written it, so nothing but printable ASCII gets through.
-    if isinstance(text, bytes):
-        text = text.decode("ascii", "replace")
-    lines = text.strip().splitlines()
-    line = lines[-1] if lines else ""
-    return "".join(c if " " <= c <= "~" else "?" for c in line[:limit])
+        self.supervisor.exited(core, self._last_out)
+        new = self.supervisor.core
+        if new is not None:
+            self._hw.core_started(new.events, power_on=not soft)
+            self._attach(new)
+            if self._to_core:
+                self._flush_to_core()

@@ -84,11 +84,11 @@ attempt("perf_event_open", 298, ctypes.create_string_buffer(128), 0, -1, -1, 0)
 def run_confined(attack: str, *, micropython: bool, binary: str = "", no_seccomp: bool = False,
                  tmp: Path) -> str:
     marker = tmp / "pwned"
-    apply_args = {}
+    apply_args = {"power_on": 0.0}
     if binary:
         flash = tmp / "flash.img"
         flash.write_bytes(bytes(4096))
-        apply_args = {"binary": binary, "flash": str(flash)}
+        apply_args = {"power_on": 0.0, "binary": binary, "flash": str(flash)}
     # What the attack needs is loaded before the confinement, as a core loads its own.
     preload = "import micropython_run" if micropython and not binary else "import ctypes, socket"
     script = HARNESS.format(device=str(DEVICE), libs=core.CONFINE_LIBRARIES, wheel=core.WHEEL_DIR,
@@ -171,7 +171,8 @@ def test_a_kernel_without_a_layer_still_runs_the_board_and_says_so(tmp_path):
         "landlockpy.abi_version = lambda: 0\n"
         "plan = core_confine.prepare(")).format(
         device=str(DEVICE), libs=core.CONFINE_LIBRARIES, wheel=core.WHEEL_DIR,
-        no_seccomp=False, apply_args={}, preload="import micropython_run", exec_binary=False)
+        no_seccomp=False, apply_args={"power_on": 0.0}, preload="import micropython_run",
+        exec_binary=False)
     script += ("os._exit(micropython_run.run_main(['micropython', '-c', "
                "'import socket\\nprint(6 * 7)\\ntry:\\n socket.socket()\\nexcept OSError as e:\\n"
                " print(\"socket refused\", e)']))\n")

@@ -26,6 +26,7 @@ _POLLIN = const(1)
 _GET_FILENO = const(10)
 _POLL = const(3)
 _EVENT_FD = const(4)
+_PENDING = const(1023)  # fw_side.MAX_PAYLOAD less the mode byte
 
 
 def _tty_setter(tcsetattr):
@@ -100,6 +101,22 @@ class Console:
 
     def unget(self, n):
         self._head -= n
+
+    def preload(self, f, n):
+        # A new session: the input the last one left unread comes first.
+        self._head = 0
+        self._tail = f.readinto(self._rx_mv[:n]) or 0
+
+    def pending(self):
+        # At a soft reset: the input not read yet, buffered or waiting on
+        # fd 0, for the next session (at most _PENDING bytes).
+        n = self._tail - self._head
+        self._rx_mv[:n] = self._rx_mv[self._head : self._tail]
+        self._head = 0
+        if n < _PENDING and self._poll.poll(0):
+            n += self._read(self._rx_mv[n:_PENDING]) or 0
+        self._tail = n
+        return self._rx_mv[: min(n, _PENDING)]
 
     def readinto(self, buf, n):
         mv = memoryview(buf)

@@ -2,9 +2,11 @@
 # The block device is the host's image file: mapped into memory when the
 # core can (writes land in the host's page cache at once, so a killed core
 # loses nothing that FatFs had written), or read and written as a file.
+import gc
+import fw_heap
 import micropython
 from micropython import const
-from vfs import VfsFat, VfsLfs2, mount as _mount
+from vfs import VfsFat, VfsLfs2, mount as _mount, umount as _umount
 
 _BLOCK = const(512)
 _FACTORY = ("boot.py", "main.py", "pybcdc.inf", "README.txt")
@@ -79,17 +81,47 @@ def _is_littlefs(bdev):
     return False
 
 
-_fs = []  # the /flash filesystem object, made once (its FatFs window is 4 KB of heap)
+_fs = []  # the /flash filesystem object, made at boot (its FatFs window is 4 KB of heap)
 
 
-def mount(bdev, kind, rom):
+def prepare(bdev, kind, rom, spare):
+    # At boot, in the firmware's part of the heap: the /flash object.  A
+    # spare (booted ahead of a soft reset, while another session uses the
+    # volume) writes nothing; a core starting at once creates the
+    # filesystem and factory files if the image has none.
+    if not spare:
+        if not mount(bdev, kind, rom, False):
+            _umount("/flash")
+        return
+    try:
+        _fs.append(VfsLfs2(bdev) if _is_littlefs(bdev) else VfsFat(bdev))
+    except OSError:
+        pass
+
+
+def mount(bdev, kind, rom, refresh):
     # Mounts /flash, creating the filesystem and factory files if there is
-    # none; returns an error text for the board to print, or None.  The
-    # object is kept: only this board writes the image, so what it caches
-    # stays true, and a soft reset costs the user's heap nothing for it.
+    # none; returns an error text for the board to print, or None.
+    # refresh: the object was made while another core could write the
+    # volume, so what it caches is read afresh: it is made again, in the
+    # same place (gc_alloc's first fit: the blocks it frees are the only
+    # hole below the user's heap).
+    if refresh:
+        make = type(_fs[0]) if _fs else None
+        _fs.clear()
+        gc.collect()
+        if make is not None:
+            try:
+                _fs.append(make(bdev))
+            except OSError:
+                pass
+        fw_heap.replug()  # whatever of its blocks the new one left free stays the firmware's
     if _fs:
-        _mount(_fs[0], "/flash")
-        return None
+        try:
+            _mount(_fs[0], "/flash")
+            return None
+        except OSError:  # a blank image: no filesystem yet
+            _fs.clear()
     try:
         _fs.append(_mount_new(bdev, kind, rom))
     except OSError:

@@ -16,6 +16,7 @@ from fw_side import drain as _drain, idle as _idle
 from fw_spi import SPI, SoftSPI
 from fw_time import (gmtime as _gmtime, mktime as _mktime, rtc_offset as _rtc_offset,
                      ticks_diff as _ticks_diff, ticks_us as _ticks_us, time as _time)
+from fw_regs import set_rtc_offset as _set_rtc_offset
 from fw_timer import SoftTimer as _SoftTimer
 from fw_uart import UART
 from micropython import const
@@ -142,7 +143,7 @@ class RTC:
             y, mo, d, h, mi, s, wd, _ = _gmtime()
             return (y, mo, d, wd + 1, h, mi, s, 0)
         y, mo, d, _wd, h, mi, s = dt[:7]
-        _rtc_offset[0] += _mktime((y, mo, d, h, mi, s, 0, 0)) - _time()
+        _set_rtc_offset(_rtc_offset() + _mktime((y, mo, d, h, mi, s, 0, 0)) - _time())
 
     def init(self, dt):
         self.datetime(dt)

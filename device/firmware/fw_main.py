@@ -1,6 +1,11 @@
 # Boot and reset: the board's main loop (ports/stm32/main.c, boardctrl.c).
-# A soft reset happens in place: everything the user made is dropped and
-# collected, /flash is remounted, boot.py and main.py run again.
+# Every session is a fresh board (DESIGN.md decision 10): a core boots the
+# firmware to the pristine point, then waits for the host's word to go (on
+# fd 5: the reset's cause, the REPL's mode, input typed meanwhile).  A soft
+# reset ends the session's core: it syncs /flash, hands the host its mode
+# and unread input, and waits to be ended; a core booted ahead to the same
+# pristine point takes over.  So nothing of a session, its heap, qstrs,
+# modules or firmware state, reaches the next one.
 #
 # The core's own objects that user code must never reach (its sys, with the
 # console's files, termios, builtins with the real open and __import__) are
@@ -11,7 +16,7 @@
 import gc
 import micropython
 from micropython import const
-from vfs import VfsRom, mount as _mount, umount as _umount
+from vfs import VfsRom, mount as _mount
 
 import fw_builtins
 import fw_complete
@@ -21,7 +26,6 @@ import fw_flash
 import fw_friendly
 import fw_gc
 import fw_heap
-import fw_i2c
 import fw_identity
 import fw_imports
 import fw_io
@@ -30,7 +34,6 @@ import fw_mem
 import fw_micropython
 import fw_os
 import fw_onboard
-import fw_pins
 import fw_pyb
 import fw_raw
 import fw_readline
@@ -39,13 +42,13 @@ import fw_side
 import fw_stm
 import fw_sys
 import fw_time
-import fw_timer
-import fw_uart
 import fw_vfs
 
 _FRIENDLY = const(0)
 _RAW = const(1)
 HARD_RESET_EXIT = const(99)  # exit status asking the host for a hard reset
+FIRMWARE_FAULT_EXIT = const(97)  # a firmware fault: the host hard-resets the board
+_GO_HEAD = const(4)  # mode, reset cause, u16 length of the input that follows
 _SYS_PATH = ("", ".frozen", "/flash", "/flash/lib")
 # With frozen modules: MicroPython's romfs convention (extmod/vfs.c), ahead of /flash.
 _SYS_PATH_ROM = ("", ".frozen", "/rom", "/rom/lib", "/flash", "/flash/lib")
@@ -77,9 +80,12 @@ class Board:
             micropython.heap_unlock()
 
 
-def main(rom, ram, flash, fs_kind, side, reset_cause, regs, frozen, heap):
+def main(rom, ram, flash, fs_kind, side, go, clock, spare, regs, frozen, heap):
     # rom: the firmware's VfsRom; ram: memory outside the heap for buffers;
     # flash: memory or (file, size) for /flash; side: the host side channel;
+    # go: where the host's word to start a session comes (fd 5); clock: the
+    # board's power-on on the core's clock, in us (0 in its time namespace);
+    # spare: booted ahead of a soft reset, while another session runs;
     # regs: address of the register file's private page (None: no hardware);
     # frozen: the user's frozen modules as a ROMFS image in memory, or None;
     # heap: (address of the core's mp_state_ctx, the user's pool) or None.
@@ -88,10 +94,11 @@ def main(rom, ram, flash, fs_kind, side, reset_cause, regs, frozen, heap):
     import termios
     import __main__
 
+    fw_time.set_power_on(clock)
     fw_side.init(side)
     if regs is not None:
         fw_regs.init(regs)
-        fw_onboard.power_on()
+        fw_onboard.make_leds()  # their pins are set at power-on, once the session is ours
         fw_mem.attach()
     con = fw_console.Console(memoryview(ram)[:4096], sys.stdin.buffer, sys.stdout.buffer, termios,
                              fw_side.drain)
@@ -103,17 +110,16 @@ def main(rom, ram, flash, fs_kind, side, reset_cause, regs, frozen, heap):
     # The user's globals are __main__'s, as on a board (`import __main__`).
     board = Board(con, memoryview(ram)[4096:], rom, bdev, fs_kind,
                   VfsRom(frozen) if frozen is not None else None, __main__.__dict__)
-    fw_machine._state["reset_cause"] = reset_cause
     d = _install_modules(board, builtins)
     for m in [m for m in fw_sys.modules if m[:3] == "fw_"]:
         del fw_sys.modules[m]
     modules = tuple(fw_sys.modules)
+    head = bytearray(_GO_HEAD)
     if heap is not None:
-        # What every session re-makes in place is made once here, in the
-        # firmware's part: the builtins' dict and the /flash object.
+        # What the session re-makes in place is made here, in the firmware's
+        # part: the builtins' dict and the /flash object.
         fw_heap.adopt_builtins(heap[0], builtins, d)
-        if not fw_flash.mount(bdev, fs_kind, rom):
-            _umount("/flash")
+        fw_flash.prepare(bdev, fs_kind, rom, spare)
         gc.collect()
         fw_heap.init(*heap)  # the firmware is all loaded: the rest is the user's
     else:
@@ -122,19 +128,48 @@ def main(rom, ram, flash, fs_kind, side, reset_cause, regs, frozen, heap):
         for name in ("open", "input", "__import__"):
             setattr(builtins, name, d[name])
     gc.threshold(-1)  # the board's default; the boot ran with a low one (core_boot)
-    first = True
-    while True:
+    cause = _wait_go(go, head, board)  # the pristine point
+    try:
+        if cause != fw_machine.SOFT_RESET and regs is not None:
+            fw_onboard.power_on()
+        fw_machine._state["reset_cause"] = cause
+        _run(board)
+    except fw_machine.HardReset:
+        con.disarm()
+        fw_sys.exit(HARD_RESET_EXIT)
+    except Exception as e:
+        # A firmware fault: the board is reset from scratch, saying why.
+        con.disarm()
+        con.write(b"\nMPY: firmware error, hard reset\n")
         try:
-            _run(board, first, modules)
-        except fw_machine.HardReset:
-            con.disarm()
-            fw_sys.exit(HARD_RESET_EXIT)
-        except Exception as e:
-            # A firmware fault: say so and soft-reset rather than die.
-            con.disarm()
-            con.write(b"\nMPY: firmware error, soft reset\n")
-            fw_sys.print_exception(e)
-        first = False
+            sys.print_exception(e, sys.stderr)
+        except Exception:
+            pass
+        fw_sys.exit(FIRMWARE_FAULT_EXIT)
+    # A soft reset (storage_flush, then soft reboot, as boardctrl.c says),
+    # whatever the session left: a full or locked heap must not stop it.
+    con.disarm()
+    board.restore_builtins()  # first: what follows relies on builtins the user may have replaced
+    board.unlock_heap()
+    _restore_modules(modules)
+    board.g.clear()
+    gc.collect()
+    con.write(b"MPY: sync filesystems\n")
+    fw_os.sync()
+    con.write(b"MPY: soft reboot\n")
+    fw_side.soft_reset(board.mode, con.pending())
+    go.readinto(head)  # the host ends this core
+
+
+def _wait_go(go, head, board):
+    # Blocks until the host starts the session; returns the reset cause.
+    if go.readinto(head) != _GO_HEAD:
+        fw_sys.exit(0)  # the host let this core go unused
+    board.mode = head[0]
+    n = head[2] | head[3] << 8
+    if n:
+        board.con.preload(go, n)
+    return head[1]
 
 
 def _install_modules(board, core_builtins):
@@ -162,15 +197,17 @@ def _restore_modules(modules):
         del fw_sys.modules[m]
 
 
-def _run(board, first, modules):
+def _run(board):
+    # One session: /flash, boot.py, main.py, then the REPLs until a soft reset.
     con = board.con
-    if not first:
-        con.write(b"MPY: sync filesystems\n")
-        fw_os.sync()
-        con.write(b"MPY: soft reboot\n")
-        fw_machine._state["reset_cause"] = fw_machine.SOFT_RESET
-    _reset_state(board, modules)
-    err = fw_flash.mount(board.bdev, board.fs_kind, board.rom)
+    if board.frozen is not None:
+        _mount(board.frozen, "/rom")
+    fw_sys.path[:] = _SYS_PATH if board.frozen is None else _SYS_PATH_ROM
+    board.g.clear()  # __main__'s globals: the bootstrap's names go
+    board.g["__name__"] = "__main__"
+    # The /flash object was made at boot, maybe while another session could
+    # still write the volume: it reads the volume afresh, in its place.
+    err = fw_flash.mount(board.bdev, board.fs_kind, board.rom, True)
     if err:
         con.write(err)
     fw_os.chdir("/flash")
@@ -191,32 +228,6 @@ def _run(board, first, modules):
                 board.mode = _RAW
                 continue
         return  # soft reset
-
-
-def _reset_state(board, modules):
-    board.restore_builtins()  # first: what follows relies on builtins the user may have replaced
-    board.unlock_heap()  # a soft reset reinitialises the heap: a lock left by the user goes
-    _restore_modules(modules)
-    board.g.clear()
-    for fs, path in _mount():
-        _umount(path)
-    # The user's heap starts here: what the firmware keeps lies below it.
-    gc.collect()
-    fw_heap.replug()
-    if board.frozen is not None:
-        _mount(board.frozen, "/rom")
-    fw_sys.path[:] = _SYS_PATH if board.frozen is None else _SYS_PATH_ROM
-    fw_sys.ps1 = ">>> "
-    fw_sys.ps2 = "... "
-    fw_pyb._main_file[0] = "main.py"
-    board.con.disarm()
-    fw_pins.reset()
-    fw_uart.reset()
-    fw_timer.reset()
-    fw_i2c.reset()
-    board.g["__name__"] = "__main__"
-    gc.enable()
-    gc.collect()
 
 
 def _run_file(board, name):

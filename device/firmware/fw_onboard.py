@@ -15,13 +15,17 @@ _MMA_MODE = const(7)
 _leds = {}
 
 
+def make_leds():
+    # At boot: the port's LED objects are static, so they are the firmware's.
+    for n in range(1, 5):
+        LED(n)
+
+
 def power_on():
     # led_init and switch_init0 at power-on: LED pins outputs, off.
     for p in _LED_PINS:
         fw_pins.Pin(fw_pins.cpu_name(p), fw_pins.Pin.OUT, value=0)
     fw_pins.Pin("SW", fw_pins.Pin.IN, fw_pins.Pin.PULL_UP)
-    for n in range(1, 5):
-        LED(n)  # the port's LED objects are static: made now, they are the firmware's
 
 
 class LED:

@@ -22,6 +22,7 @@ _P_JUMPERS = const(0x50)
 _P_LED = const(0x90)
 _P_ADC = const(0xA0)
 _P_WATCH = const(0xD0)
+_P_RTC = const(0xF0)
 
 # (base, size) of the modelled MCU regions, as device/regfile.py REGIONS.
 REGIONS = ((0x40000000, 0x80000), (0x50000000, 0x61000), (0x1FFF7000, 0x1000), (0xE0042000, 0x1000))
@@ -162,3 +163,24 @@ def led(n):
 
 def adc(channel):
     return priv16[(_P_ADC >> 1) + channel]
+
+
+# Seconds the board's RTC runs ahead of the host's clock: kept in the
+# register file, so it lasts across resets like the RTC's own domain (VBAT).
+_rtc_alone = [0]  # a core without the register file keeps it for its session
+
+
+def rtc_offset():
+    if priv16 is None:
+        return _rtc_alone[0]
+    v = priv16[_P_RTC >> 1] | priv16[(_P_RTC >> 1) + 1] << 16
+    return v - (1 << 32) if v >> 31 else v
+
+
+def set_rtc_offset(v):
+    if priv16 is None:
+        _rtc_alone[0] = v
+        return
+    v &= 0xFFFFFFFF
+    priv16[_P_RTC >> 1] = v & 0xFFFF
+    priv16[(_P_RTC >> 1) + 1] = v >> 16

@@ -29,6 +29,7 @@ UART_INIT = const(5)
 PIN_CHANGED = const(6)  # a notification: no reply
 TIMER_SET = const(7)
 PROMPT = const(8)  # a notification: the board is at its prompt
+SOFT_RESET = const(9)  # a notification: mode, then the input left unread; this core ends
 
 # Events.
 EV_PIN = const(1)
@@ -44,6 +45,7 @@ _rmv = memoryview(_rbuf)
 _ebuf = bytearray(MAX_PAYLOAD + 4)
 _emv = memoryview(_ebuf)
 _seq = bytearray(1)
+_mode = bytearray(1)
 _draining = bytearray(1)
 _poll = select.poll()
 _lock = None
@@ -59,7 +61,11 @@ def init(side):
     _ev = open(4, "rb").readinto
     _lock = _thread.allocate_lock()
     _poll.register(4, _POLLIN)
-    _thread.start_new_thread(_watch, ())
+    # The watcher's poll object is made here, not by the thread whenever it
+    # first runs: every core's heap must come out the same.
+    watch = select.poll()
+    watch.register(4, _POLLIN)
+    _thread.start_new_thread(_watch, (watch,))
 
 
 def request(kind, head, data=b"", reply=True):
@@ -96,6 +102,13 @@ def _request(kind, head, data, reply):
             _read(_in, _rmv[3:], n - 1)
         if _rbuf[2] == seq:
             return _rmv[3 : n + 2]
+
+
+def soft_reset(mode, unread):
+    # The session is over: the host hands its REPL mode and unread input to
+    # the core booted ahead for the next one, and ends this core.
+    _mode[0] = mode
+    request(SOFT_RESET, _mode, unread, reply=False)
 
 
 def _read(readinto, mv, n):
@@ -138,9 +151,7 @@ def _run(_):
         _lock.release()
 
 
-def _watch():
-    p = select.poll()
-    p.register(4, _POLLIN)
+def _watch(p):
     while True:
         for _ in p.ipoll(-1):
             pass

@@ -5,6 +5,7 @@ __name__ = "time"
 import time as _time
 from fw_side import wait_ms as sleep_ms, wait_us as sleep_us
 from micropython import const
+from fw_regs import rtc_offset
 
 _EPOCH_OFFSET = const(946684800)
 
@@ -15,27 +16,32 @@ _EPOCH_OFFSET = const(946684800)
 def sleep(secs):
     sleep_us(int(secs * 1000000))
 
-# Ticks as a 32-bit port counts them: from power-on (this core's start),
-# wrapping at 2**30 (MICROPY_PY_TIME_TICKS_PERIOD, a small int's range
-# there); the 64-bit core's own ticks would wrap at 2**62.
+# Ticks as a 32-bit port counts them: from the board's power-on, wrapping
+# at 2**30 (MICROPY_PY_TIME_TICKS_PERIOD, a small int's range there); the
+# 64-bit core's own ticks would wrap at 2**62.  In its time namespace the
+# core's own clock (which asyncio's C part reads) already counts from
+# power-on; without one, `_origin` is the power-on on the host's clock.
 _MASK = const(0x3FFFFFFF)
 _HALF = const(0x20000000)
 _CPU_MHZ = const(168)  # ticks_cpu counts at the STM32F405's clock (DWT->CYCCNT)
-_START_MS = _time.ticks_ms()
-_START_US = _time.ticks_us()
+_origin = [0]  # microseconds
+
+
+def set_power_on(us):
+    _origin[0] = us
 
 
 def ticks_ms():
-    return (_time.ticks_ms() - _START_MS) & _MASK
+    return (_time.ticks_ms() - _origin[0] // 1000) & _MASK
 
 
 def ticks_us():
-    return (_time.ticks_us() - _START_US) & _MASK
+    return (_time.ticks_us() - _origin[0]) & _MASK
 
 
 def ticks_cpu():
     # In steps of 168 (a microsecond): the host can't count the board's cycles.
-    return ((_time.ticks_us() - _START_US) * _CPU_MHZ) & _MASK
+    return ((_time.ticks_us() - _origin[0]) * _CPU_MHZ) & _MASK
 
 
 def ticks_add(ticks, delta):
@@ -48,16 +54,13 @@ def ticks_diff(end, start):
     return ((end - start + _HALF) & _MASK) - _HALF
 
 
-# Seconds the board's RTC runs ahead of the host clock (set via RTC.datetime).
-rtc_offset = [0]
-
-
 def time():
-    return _time.time() - _EPOCH_OFFSET + rtc_offset[0]
+    # Whole seconds since 2000-01-01, as the board's RTC counts.
+    return _time.time_ns() // 1000000000 - _EPOCH_OFFSET + rtc_offset()
 
 
 def time_ns():
-    return _time.time_ns() + (rtc_offset[0] - _EPOCH_OFFSET) * 1000000000
+    return _time.time_ns() + (rtc_offset() - _EPOCH_OFFSET) * 1000000000
 
 
 def gmtime(secs=None):
