@@ -36,6 +36,7 @@ WHEEL_DIR = _module_dir("micropython_run")
 CONFINE_LIBRARIES = os.pathsep.join(sorted({_module_dir("landlockpy"), _module_dir("pyseccomp")}))
 RAM_SIZE = 4096 + 64 * 1024  # VCP receive buffer + raw REPL source buffer
 HARD_RESET_EXIT = 99  # fw_main.HARD_RESET_EXIT
+FIRMWARE_FAULT_EXIT = 97  # fw_main.FIRMWARE_FAULT_EXIT
 # The core's pool holds the firmware's objects below the user's heap.  The
 # default core's firmware packs them into the bottom (fw_heap.py) and gives the
 # user exactly `pool` bytes above: FIRMWARE_SPAN bounds how high its objects
@@ -215,6 +216,8 @@ class Core:
 def describe_exit(code: int) -> str:
     if code == HARD_RESET_EXIT:
         return "hard reset"
+    if code == FIRMWARE_FAULT_EXIT:
+        return "firmware fault, hard reset"
     if code < 0:
         import signal
 

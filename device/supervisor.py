@@ -20,7 +20,7 @@ import time
 from concurrent.futures import Future
 from typing import Callable
 
-from .core import HARD_RESET_EXIT, Core, describe_exit
+from .core import FIRMWARE_FAULT_EXIT, HARD_RESET_EXIT, Core, describe_exit
 from .restarts import Restarts
 
 PWRON_RESET, HARD_RESET, SOFT_RESET = 1, 2, 0  # machine.reset_cause() values
@@ -139,7 +139,8 @@ class Supervisor:
         # Exited by itself, neither crashed nor reset: it could not run, and
         # its last words (on stderr, else its output) say why.
         failed_start = self._reason is None and 0 <= code != HARD_RESET_EXIT
-        words = (_one_line(core.last_words()) or _one_line(last_output)) if failed_start else ""
+        says_why = failed_start or code == FIRMWARE_FAULT_EXIT
+        words = (_one_line(core.last_words()) or _one_line(last_output)) if says_why else ""
         detail = f": {words}" if words else ""
         asked = self._asked
         self._reason, self._asked = None, False
