@@ -6,7 +6,8 @@ with the spare booted (a user's pace: 0.3 s between resets), `back_to_back`
 when the next reset comes as soon as the prompt does (the spare may still be
 booting).  CPU is what one soft reset costs the machine in all: the host
 process plus every core process it started and reaped (the spare's boot, the
-standby that replaces it, the ended core), from getrusage.
+standby forked to replace it, the ended core), from getrusage and the core
+templates' /proc counters (they reap the cores).
 
     python bench/bench_soft_reset.py [--runs N]
 """
@@ -20,6 +21,7 @@ import resource
 import statistics
 import time
 
+from vpyb.device import standby
 from vpyb.device.board import VirtualBoard
 from vpyb.protocol.raw_repl import RawRepl
 
@@ -27,10 +29,15 @@ RAW_PROMPT = b"raw REPL; CTRL-B to exit\r\n>"
 
 
 def cpu_seconds() -> float:
+    """CPU of this process, its reaped children, and the core templates with
+    every core they forked and reaped (cores are the templates' children)."""
     total = 0.0
     for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
         r = resource.getrusage(who)
         total += r.ru_utime + r.ru_stime
+    for template in list(standby._standbys._templates.values()):
+        fields = open(f"/proc/{template.proc.pid}/stat").read().rsplit(")", 1)[1].split()
+        total += sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime..cstime
     return total
 
 

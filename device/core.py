@@ -20,7 +20,8 @@ from importlib.machinery import PathFinder
 from pathlib import Path
 from typing import NamedTuple
 
-CORE_BOOT = Path(__file__).with_name("core_boot.py")
+from .core_template import Template
+
 
 
 def _module_dir(name: str) -> str:
@@ -34,6 +35,13 @@ def _module_dir(name: str) -> str:
 WHEEL_DIR = _module_dir("micropython_run")
 # What the core's kernel confinement is made with (core_confine.py).
 CONFINE_LIBRARIES = os.pathsep.join(sorted({_module_dir("landlockpy"), _module_dir("pyseccomp")}))
+CORE_ENV = {"TZ": "UTC", "MICROPYPATH": ""}
+
+
+def new_template(binary: str | None, confined: bool) -> Template:
+    """The template cores of this kind are forked from (the wheel's core
+    unless `binary`; confined by the kernel unless told not)."""
+    return Template(binary or WHEEL_DIR, CONFINE_LIBRARIES if confined else "unconfined", CORE_ENV)
 RAM_SIZE = 4096 + 64 * 1024  # VCP receive buffer + raw REPL source buffer
 HARD_RESET_EXIT = 99  # fw_main.HARD_RESET_EXIT
 FIRMWARE_FAULT_EXIT = 97  # fw_main.FIRMWARE_FAULT_EXIT
@@ -111,9 +119,8 @@ class Core:
     """A core process: `master` carries the board's VCP bytes, `side` its
     requests to the peripheral models, `events` what they send it."""
 
-    def __init__(self, binary: str | None = None, confined: bool = True) -> None:
-        self.binary = binary
-        self.confined = confined
+    def __init__(self, template: Template) -> None:
+        """A standby forked from `template` (core_template.py)."""
         self.confinement = ""  # the layers the core has, in the standby's words
         self.master, slave = pty.openpty()
         _core_tty(slave)
@@ -128,18 +135,14 @@ class Core:
         os.set_blocking(err_w, False)  # a core that floods it loses its words, never blocks
         self._last_words = b""
         self._stopped = False
-        fds = (core_side.fileno(), ev_r, core_board.fileno())
-        self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-S", str(CORE_BOOT), *map(str, fds), binary or WHEEL_DIR,
-             CONFINE_LIBRARIES if confined else "unconfined"],
-            stdin=slave, stdout=slave, stderr=err_w, pass_fds=fds, start_new_session=True,
-            env={"TZ": "UTC", "MICROPYPATH": ""},
-        )
-        os.close(err_w)
-        os.close(slave)
-        core_side.close()
-        os.close(ev_r)
-        core_board.close()
+        try:
+            self.proc = template.spawn([slave, err_w, core_side.fileno(), ev_r, core_board.fileno()])
+        finally:
+            os.close(err_w)
+            os.close(slave)
+            core_side.close()
+            os.close(ev_r)
+            core_board.close()
 
     def wait_ready(self, timeout: float = 10.0) -> None:
         """Waits for the standby to be loaded; it says how it is confined."""

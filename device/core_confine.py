@@ -85,6 +85,16 @@ def _unshare(flags: int) -> bool:
     return LIBC.unshare(flags) == 0
 
 
+def load() -> None:
+    """In the template every standby is forked from: the libraries, loaded
+    once (finding libseccomp runs ldconfig)."""
+    for name in ("pyseccomp", "landlockpy"):
+        try:
+            __import__(name)
+        except Exception:  # prepare() says what is missing
+            pass
+
+
 def prepare(exec_binary: bool = False) -> Plan:
     """In the standby: the namespaces that need no board, the libraries, and
     what can be built ahead so the board's handover pays only for loading it.
@@ -113,8 +123,8 @@ def prepare(exec_binary: bool = False) -> Plan:
         plan.on.append(f"Landlock ABI {plan.landlock_abi} ({what})")
     else:
         plan.off.append("Landlock")
-    # Last: finding libseccomp runs ldconfig, whose process would have become
-    # (and, exiting, ended) the new pid namespace's init.
+    # Last: a process started before (ldconfig, finding libseccomp) would
+    # have become (and, exiting, ended) the new pid namespace's init.
     if _unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWPID):
         plan.pid_namespace = True
         plan.on.insert(0, "user+net+ipc+pid namespaces")

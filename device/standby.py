@@ -1,11 +1,12 @@
 """Warm standby cores: a board never waits for a process start.
 
-Starting a core process costs ~15 ms before MicroPython runs at all (CPython,
-ctypes, loading the core).  One standby per core binary is kept started and
-waiting, so a new board or a hard reset only pays for the firmware's boot;
-taking it starts the next one in the background.
+A standby is forked from its kind's template (core_template.py) and waits
+with CPython, ctypes and the MicroPython core loaded.  One standby per kind
+(core binary, confined or not) is kept waiting, so a new board, a hard
+reset or a soft reset's spare only pays for the firmware's boot; taking it
+forks the next one in the background.
 
-Every core process is started from one long-lived thread: a core dies with
+Every template is started from one long-lived thread: a process dies with
 the thread that started it (PR_SET_PDEATHSIG), so it must not be a board's
 wire thread, which ends with that board.
 """
@@ -14,7 +15,8 @@ from __future__ import annotations
 import atexit
 import threading
 
-from .core import Core, CoreConfig
+from .core import Core, CoreConfig, new_template
+from .core_template import Template
 
 
 # A standby is made for a core binary (None: the wheel's) and confined or not.
@@ -29,6 +31,7 @@ class _Standbys:
         self._made = threading.Condition()
         self._thread: threading.Thread | None = None
         self._starting: Core | None = None  # being started now
+        self._templates: dict[Kind, Template] = {}
         self._closed = False
 
     def prepare(self, binary: str | None = None, confined: bool = True) -> None:
@@ -70,8 +73,12 @@ class _Standbys:
             self._ready.clear()
             if self._starting is not None:
                 cores.append(self._starting)
+            templates = list(self._templates.values())
+            self._templates.clear()
         for core in cores:
             core.stop()
+        for template in templates:  # after their cores: a template reaps them
+            template.close()
 
     def _run(self) -> None:
         while True:
@@ -84,7 +91,10 @@ class _Standbys:
                 with self._made:
                     if self._closed:
                         return
-                    core = self._starting = Core(*kind)
+                    template = self._templates.get(kind)
+                    if template is None or template.proc.poll() is not None:
+                        template = self._templates[kind] = new_template(*kind)
+                    core = self._starting = Core(template)
                 core.wait_ready()
             except Exception as e:  # out of fds or processes, a core that dies: the taker raises it
                 if core is not None:

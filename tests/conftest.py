@@ -25,6 +25,10 @@ def process_name(pid: int) -> str:
         return ""
 
 
+def parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
 class BoardProcess:
     """A `vpyb run` process and the port it printed."""
 
@@ -41,13 +45,16 @@ class BoardProcess:
         self.port = m.group(1).decode()
 
     def core_pids(self, name: str | None = None) -> list[int]:
-        """This board's core processes (its standby included); with `name`,
-        only those going by it: "vpyb-core" or "vpyb-standby"."""
+        """This board's core processes (its template, standby and spare
+        included: all are forked from the template, the host's child); with
+        `name`, only those going by it: "vpyb-core", "vpyb-standby"..."""
         out = subprocess.run(["pgrep", "-f", "core_boot.py"], capture_output=True, text=True).stdout
         mine = []
         for pid in map(int, out.split()):
             try:
-                ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+                ppid = parent(pid)
+                if ppid != self.proc.pid:
+                    ppid = parent(ppid)
             except (OSError, IndexError, ValueError):
                 continue
             if ppid == self.proc.pid and (name is None or process_name(pid) == name):
