@@ -122,13 +122,15 @@ class Supervisor:
         self._cause = HARD_RESET
         return True
 
-    def exited(self, core: Core, last_output: bytes) -> None:
-        """The core's pty hung up or its side channel closed: it is gone."""
+    def exited(self, core: Core, last_output: bytes) -> str | None:
+        """The core's pty hung up or its side channel closed: it is gone.
+        Returns what ended the session, in words for a client whose run it
+        cut short (None after a soft reset, which cuts no run short)."""
         if self._soft is not None:  # ended as asked: its parent is reaped later
             soft, self._soft, self._reason, self._asked = self._soft, None, None, False
             self.core = None
             self._take_spare(*soft)
-            return
+            return None
         try:
             core.proc.wait(1)  # it is exiting: its fds are closed
         except subprocess.TimeoutExpired:
@@ -148,8 +150,10 @@ class Supervisor:
         if asked:
             self._log(kind)
             self.next_start = time.monotonic()
-        else:
-            self._after_exit(kind, detail, failed_start, self._started_at)
+            return kind
+        self._after_exit(kind, detail, failed_start, self._started_at)
+        # A core that died by itself is restarted: that is a hard reset too.
+        return kind + detail + ("" if code in (HARD_RESET_EXIT, FIRMWARE_FAULT_EXIT) else ": hard reset")
 
     def stop(self) -> None:
         self._drop_spare()

@@ -23,8 +23,9 @@ from typing import Callable
 
 from .core import Core
 from .hardware import Hardware
+from .raw_runs import RawRuns
 from .side_channel import PROMPT, SOFT_RESET, ProtocolError, RequestReader
-from .supervisor import PWRON_RESET, Supervisor
+from .supervisor import PWRON_RESET, RAW, Supervisor
 
 CDC_TX_TIMEOUT = 0.5
 CHUNK = 65536
@@ -58,6 +59,7 @@ class Wire:
         self._reset_wanted: tuple[str, int] | None = None  # a hard reset asked for from outside
         self._last_out = b""  # what the core printed last
         self._live: Core | None = None  # the core whose fds are polled
+        self._runs = RawRuns()  # the raw-REPL run the client waits on, if any
         self._poll = self._new_poll()
         self._start_due()
         self._thread = threading.Thread(target=self._run, name="vpyb-wire", daemon=True)
@@ -173,6 +175,7 @@ class Wire:
         if kind == SOFT_RESET:
             # Input for the ending session now goes to the next one.
             self.supervisor.soft_reset(payload[0], payload[1:])
+            self._runs.reset(raw=payload[0] == RAW)
             return None
         return self._hw.handle(kind, payload)
 
@@ -225,7 +228,8 @@ class Wire:
                 if e.errno not in (errno.EAGAIN, errno.EIO):
                     raise
                 return
-            if self._live is not None:  # input while no core runs (a pause, given up) is lost
+            data = self._runs.sent(data)
+            if self._live is not None and data:  # input while no core runs (a pause, given up) is lost
                 self._to_core = data
                 self._flush_to_core()
 
@@ -242,6 +246,7 @@ class Wire:
                     raise
                 self._core_gone = e.errno == errno.EIO
                 return
+            self._runs.printed(data)
             self._last_out = data
             if self._discarding:
                 return
@@ -294,6 +299,7 @@ class Wire:
         # Forward what the core printed last, then whatever comes next.
         try:
             while data := os.read(core.master, CHUNK):
+                self._runs.printed(data)
                 self._to_ep += data
                 self._last_out = data
         except OSError:
@@ -306,9 +312,13 @@ class Wire:
         if not soft:
             self._to_core = b""  # input during a reset is lost
         self._poll = self._new_poll()
+        why = self.supervisor.exited(core, self._last_out)
+        if why is not None:
+            # A client waiting on a run would wait forever: its run ends
+            # here, with why as the error, before the new core's banner.
+            self._to_ep += self._runs.cut_short(why)
         if self._to_ep:
             self._flush_to_ep()
-        self.supervisor.exited(core, self._last_out)
         new = self.supervisor.core
         if new is not None:
             self._hw.core_started(new.events, power_on=not soft)

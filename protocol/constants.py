@@ -14,3 +14,7 @@ RAW_PASTE_REQUEST = b"\x05A\x01"
 RAW_PASTE_OK = b"R\x01"
 RAW_PASTE_UNSUPPORTED = b"R\x00"
 PASTE_BANNER = b"\r\npaste mode; Ctrl-C to cancel, Ctrl-D to finish\r\n=== "
+# vpyb's error text for a raw-REPL run its core's death cut short
+# (device/raw_runs.py): this, then what happened, e.g. "core crashed (SIGSEGV):
+# hard reset".  The board then starts again at its friendly REPL.
+RUN_CUT_SHORT = b"vpyb: "

@@ -59,6 +59,10 @@ class PortReader:
             raise TimeoutError(f"wanted {n} bytes from the board, got {data!r}")
         return data
 
+    def unread(self, data: bytes) -> None:
+        """Puts bytes back: the next read gets them first."""
+        self._pending = data + self._pending
+
     def waiting(self) -> int:
         return len(self._pending) + self.port.in_waiting
 

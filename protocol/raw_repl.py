@@ -6,7 +6,7 @@ import serial
 
 from .port_reader import PortReader, open_port
 from .constants import (CTRL_A, CTRL_B, CTRL_C, CTRL_D, RAW_PASTE_OK, RAW_PASTE_REQUEST,
-                        RAW_PROMPT, SOFT_REBOOT)
+                        RAW_PROMPT, RUN_CUT_SHORT, SOFT_REBOOT)
 
 
 class ReplError(RuntimeError):
@@ -19,6 +19,11 @@ class RemoteError(ReplError):
     def __init__(self, traceback: str) -> None:
         super().__init__(traceback.strip().splitlines()[-1] if traceback.strip() else "error")
         self.traceback = traceback
+
+
+class BoardReset(RemoteError):
+    """The board reset while the code ran (a virtual board's core crashed,
+    or machine.reset()): it is at its friendly REPL, `enter()` again."""
 
 
 class RawRepl:
@@ -83,6 +88,8 @@ class RawRepl:
         out = self.read_until(CTRL_D)[:-1]
         err = self.read_until(CTRL_D)[:-1]
         self.read_until(b">")
+        if err.startswith(RUN_CUT_SHORT):
+            self.in_raw = False  # a new core, at its friendly REPL
         return out, err
 
     def _classic(self, code: bytes) -> None:
@@ -102,6 +109,8 @@ class RawRepl:
             if remain == 0 or self.reader.waiting():
                 flow = self.reader.read_available(self.timeout)
                 if CTRL_D in flow:
+                    # Ended early: what follows the \x04 is the run's output.
+                    self.reader.unread(flow[flow.index(CTRL_D) + 1:])
                     self.serial.write(CTRL_D)
                     return
                 if flow.strip(b"\x01"):
@@ -121,7 +130,8 @@ class RawRepl:
         """Runs code and returns its output; raises RemoteError if it raised."""
         out, err = self.exec_raw(code)
         if err:
-            raise RemoteError(err.decode(errors="replace"))
+            kind = BoardReset if err.startswith(RUN_CUT_SHORT) else RemoteError
+            raise kind(err.decode(errors="replace"))
         return out
 
     def eval(self, expression: str):
