@@ -29,6 +29,34 @@ def size_type(check: Callable[[int], int]) -> Callable[[str], int]:
     return size
 
 
+def check_combinations(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Options that mean nothing without another one are refused, never
+    ignored (argparse exits 2 with the message)."""
+    if args.reset_on and args.rfc2217 is None:
+        parser.error("argument --reset-on: needs --rfc2217 (an RFC 2217 client's modem line resets the board)")
+    if args.listen and args.tcp is None and args.rfc2217 is None:
+        parser.error("argument --listen: needs --tcp or --rfc2217 (the address they listen on)")
+    if args.ephemeral and args.state:
+        parser.error("argument --ephemeral: not with --state (an ephemeral board lives in a temporary directory)")
+
+
+def micropython_problem(path: str) -> str | None:
+    """Why a --micropython binary can't be a board's core, or None: it must
+    run here and say its .mpy version, as the board asks it first."""
+    import subprocess
+
+    from vpyb.device.core import core_arch
+
+    try:
+        core_arch(path)
+    except OSError as e:
+        return f"--micropython {path}: {e.strerror}"
+    except (subprocess.CalledProcessError, ValueError, IndexError):  # no or no numeric answer
+        return (f"--micropython {path} is not a MicroPython unix-port binary "
+                "(it does not print sys.implementation._mpy)")
+    return None
+
+
 def _is_loopback(address: str) -> bool:
     import ipaddress
 
@@ -43,6 +71,9 @@ def _run(args: argparse.Namespace) -> int:
     import threading
 
     from vpyb.device.board import VirtualBoard
+    if args.micropython and (problem := micropython_problem(args.micropython)):
+        print(f"vpyb: cannot start the board: {problem}", file=sys.stderr)
+        return 1
     done = threading.Event()
     board = VirtualBoard(args.state, ephemeral=args.ephemeral, heap=args.heap, fs=args.fs,
                          flash_size=args.flash,
@@ -83,6 +114,9 @@ def _freeze(args: argparse.Namespace) -> int:
     from vpyb.device.core import core_arch
     from vpyb.device.romfs import build_image
 
+    if args.micropython and (problem := micropython_problem(args.micropython)):
+        print(f"vpyb freeze: {problem}", file=sys.stderr)
+        return 1
     src = Path(args.src)
     out = Path(args.output) if args.output else src.with_name(src.name.rstrip("/") + ".romfs")
     try:
@@ -97,22 +131,26 @@ def _freeze(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     import argparse
+    from importlib.metadata import version
 
     from vpyb.device.board import PYBV11_GC_POOL, default_state_dir
     from vpyb.device.flash import FLASH_BYTES
 
     p = argparse.ArgumentParser(prog="vpyb", description="A virtual MicroPython Pyboard v1.1.")
+    p.add_argument("--version", action="version", version=f"vpyb {version('vpyb')}")
     sub = p.add_subparsers(dest="command")
     run = sub.add_parser("run", help="start a board and serve it (the default)")
-    sub.add_parser("ports", help="list real MicroPython boards and running virtual ones")
+    ports = sub.add_parser("ports", help="list real MicroPython boards (in DFU mode too) and running virtual ones")
+    ports.add_argument("--json", action="store_true", help="a JSON list of records, for scripts")
     frz = sub.add_parser("freeze", help="compile a folder of modules into a ROMFS image for --freeze")
     frz.add_argument("src", help="folder of .py modules (packages and lib/ included)")
     frz.add_argument("-o", "--output", metavar="FILE", help="image file (default SRC.romfs)")
     frz.add_argument("--micropython", metavar="PATH",
                      help="the core the image is for (native code follows its arch)")
     con = sub.add_parser("console", help="a console for a board (virtual or real)")
-    con.add_argument("port", nargs="?", help="port or pyserial URL (default: the first board found)")
+    con.add_argument("port", nargs="?", help="port or pyserial URL (default: the only board running)")
     for parser in (p, run):
+        parser.set_defaults(parser=parser)  # for check_combinations' message
         parser.add_argument("--state", metavar="DIR", default=None,
                             help=f"board directory holding the flash image (default {default_state_dir()})")
         parser.add_argument("--ephemeral", action="store_true",
@@ -143,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
         parser.add_argument("--unconfined", action="store_true",
                             help="run the core without kernel confinement (trusted code only)")
     hm = sub.add_parser("heapmap", help="draw a board's GC heap (micropython.mem_info(1)) as a PNG")
-    hm.add_argument("port", nargs="?", help="port or pyserial URL (default: the first board found)")
+    hm.add_argument("port", nargs="?", help="port or pyserial URL (default: the only board running)")
     hm.add_argument("-o", "--output", metavar="FILE", default="heap.png", help="PNG file (default heap.png)")
     hm.add_argument("--scale", type=int, default=6, metavar="PX", help="pixels a block (default 6)")
     return p
@@ -151,18 +189,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _heapmap(args: argparse.Namespace) -> int:
     from vpyb.host_tools import heapmap
-    from vpyb.host_tools.ports import first_port
+    from vpyb.host_tools.ports import open_exclusive, port_to_use
     from vpyb.protocol.raw_repl import RawRepl, ReplError
 
-    port = args.port or first_port()
+    port = port_to_use(args.port, "vpyb heapmap")
     if port is None:
-        print("vpyb heapmap: no board found; start one with `vpyb` or name a port", file=sys.stderr)
         return 1
     try:
-        with RawRepl(port) as repl:
+        with RawRepl(open_exclusive(port)) as repl:
             repl.enter()
             heap = heapmap.parse(repl.exec(heapmap.MEM_INFO_CODE).decode(errors="replace"))
-    except (ReplError, ValueError, OSError) as e:
+    except (ReplError, ValueError, OSError) as e:  # a SerialException is an OSError
         print(f"vpyb heapmap: {e}", file=sys.stderr)
         return 1
     out = Path(args.output)
@@ -175,7 +212,7 @@ def _starts_a_board(argv: list[str]) -> bool:
     # Before parsing (which imports the board): the first word names the command.
     words = [a for a in argv if not a.startswith("-")]
     return (not (words and words[0] in OTHER_COMMANDS) and "--micropython" not in argv
-            and "--unconfined" not in argv)
+            and "--unconfined" not in argv and not {"--version", "-h", "--help"} & set(argv))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -186,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         standby.prepare()  # the core process starts up while we import the rest
     args = build_parser().parse_args(argv)
     if args.command in (None, "run"):
+        check_combinations(args.parser, args)
         return _run(args)
     if args.command == "console":
         from vpyb.host_tools.console import main as console_main
@@ -198,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "ports":
         from vpyb.host_tools.ports import main as ports_main
 
-        return ports_main()
+        return ports_main(args.json)
     return 2
 
 

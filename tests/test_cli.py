@@ -4,6 +4,7 @@ import signal
 import subprocess
 import sys
 import time
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,64 @@ def test_the_bounds_run(start_board, heap, flash, fs):
     assert int(total) == parse_size(heap)
     assert parse_size(flash) // 3 < int(flash_bytes) <= parse_size(flash)  # less the filesystem's own
     assert "'boot.py'" in names
+
+
+def vpyb(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "vpyb.host_tools.cli", *args],
+                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def test_version_is_the_packages():
+    r = vpyb("--version")
+    assert (r.returncode, r.stdout) == (0, f"vpyb {version('vpyb')}\n")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--ephemeral", "--reset-on", "dtr"],
+     "argument --reset-on: needs --rfc2217 (an RFC 2217 client's modem line resets the board)"),
+    (["--ephemeral", "--reset-on", "rts", "--tcp", "0"],
+     "argument --reset-on: needs --rfc2217 (an RFC 2217 client's modem line resets the board)"),
+    (["--ephemeral", "--listen", "0.0.0.0"], "argument --listen: needs --tcp or --rfc2217 (the address they listen on)"),
+    (["--ephemeral", "--state", "somewhere"],
+     "argument --ephemeral: not with --state (an ephemeral board lives in a temporary directory)"),
+])
+def test_options_that_need_another_say_so(args, message):
+    for command in (["run"], []):  # `vpyb run ...` and plain `vpyb ...`
+        r = vpyb(*command, *args)
+        assert (r.returncode, r.stdout) == (2, "")
+        assert r.stderr.splitlines()[-1] == f"vpyb{' run' if command else ''}: error: {message}"
+
+
+def test_a_core_that_is_not_micropython_is_one_line(tmp_path):
+    talks = tmp_path / "talks"
+    talks.write_text("#!/bin/sh\necho hello\n")
+    talks.chmod(0o755)
+    for binary, problem in [("/bin/true", "is not a MicroPython unix-port binary (it does not print "
+                                          "sys.implementation._mpy)"),
+                            (str(talks), "is not a MicroPython unix-port binary (it does not print "
+                                         "sys.implementation._mpy)"),
+                            ("/bin/false", "is not a MicroPython unix-port binary (it does not print "
+                                           "sys.implementation._mpy)"),
+                            (str(tmp_path / "none"), ": No such file or directory")]:
+        r = vpyb("run", "--ephemeral", "--micropython", binary)
+        assert (r.returncode, r.stdout) == (1, "")
+        assert r.stderr == f"vpyb: cannot start the board: --micropython {binary}{'' if problem[0] == ':' else ' '}{problem}\n"
+
+
+def test_with_no_port_the_only_board_is_taken_and_named(start_board, monkeypatch, tmp_path):
+    # A registry of this test's own: other boards of this user run meanwhile.
+    monkeypatch.setenv("VPYB_RUNTIME", str(tmp_path))
+    png = str(tmp_path / "h.png")
+    r = vpyb("heapmap", "-o", png)
+    assert (r.returncode, r.stderr) == (1, "vpyb heapmap: no board found; start one with `vpyb` or name a port\n")
+    one = start_board("--ephemeral")
+    r = vpyb("heapmap", "-o", png)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.startswith(f"vpyb heapmap: using {one.port}, the only board running (vpyb pid {one.proc.pid}, ")
+    two = start_board("--ephemeral")
+    for command in ("heapmap", "console"):
+        r = vpyb(command)
+        assert r.returncode == 1 and r.stdout == ""
+        lines = r.stderr.splitlines()
+        assert lines[0] == f"vpyb {command}: 2 boards are running; name the port of one:"
+        assert sorted(line.split()[0] for line in lines[1:]) == sorted([one.port, two.port])

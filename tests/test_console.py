@@ -1,6 +1,9 @@
 """`vpyb console`, driven headless with prompt_toolkit's pipe input and
 dummy output against a board's real pty."""
 import io
+import os
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -10,7 +13,10 @@ from prompt_toolkit.history import InMemoryHistory
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
-from vpyb.host_tools.console import BoardCompleter, Console
+from conftest import mpremote
+from vpyb.host_tools.console import Console
+from vpyb.host_tools.console_input import BoardCompleter
+from vpyb.host_tools.ports import PortInUse
 
 EXIT = "\x1d"  # Ctrl-]
 
@@ -105,3 +111,51 @@ def test_toolbar_shows_the_virtual_boards_leds_and_free_heap(console):
     assert styles == ["bold fg:ansigreen", "bold fg:ansiblue"]
     text = "".join(text for _, text in console.toolbar())
     assert f"heap {console.free_heap} B free" in text
+
+
+def test_help_lists_every_command_and_bad_quoting_is_one_line(console):
+    console.keys.send_text("%help\r")
+    console.keys.send_text("%put 'unclosed\r")
+    console.keys.send_text(EXIT)
+    console.loop()
+    out = console.out.getvalue()
+    for name in console.commands:
+        assert f"\n%{name} " in out
+    assert "%put: No closing quotation\n" in out
+
+
+def test_the_console_holds_the_port_alone(console, board):
+    # mpremote, and a second console, are refused while the console holds it.
+    r = mpremote(board.port, "exec", "print(1)", check=False)
+    assert r.returncode != 0 and "failed to access" in r.stderr
+    with pytest.raises(PortInUse, match=rf"^{board.port} is in use by pid {os.getpid()} \("):
+        Console(board.port)
+    r = subprocess.run([sys.executable, "-m", "vpyb.host_tools.cli", "console", board.port],
+                       capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert r.returncode == 1
+    assert r.stderr == (f"vpyb console: {board.port} is in use by pid {os.getpid()} "
+                        f"({' '.join(_cmdline(os.getpid()))[:60]}); close that first\n")
+    console.repl.close()
+    assert mpremote(board.port, "exec", "print(1)").stdout == "1\n"  # free once the console is gone
+
+
+def test_the_console_does_not_start_on_a_port_another_tool_holds(board):
+    # What mpremote does on opening a port: pyserial's exclusive open.
+    holder = subprocess.Popen([sys.executable, "-c", "import serial, sys; "
+                               f"s = serial.Serial({board.port!r}, exclusive=True); print('held', flush=True); "
+                               "sys.stdin.read()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        r = subprocess.run([sys.executable, "-m", "vpyb.host_tools.cli", "console", board.port],
+                           capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+        assert r.returncode == 1
+        assert r.stderr.startswith(f"vpyb console: {board.port} is in use by pid {holder.pid} (")
+        assert "Traceback" not in r.stderr
+    finally:
+        holder.stdin.close()
+        holder.wait(10)
+
+
+def _cmdline(pid: int) -> list[str]:
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        return [a.decode() for a in f.read().split(b"\0") if a]

@@ -1,11 +1,12 @@
 """`vpyb ports` and the udev rules."""
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 from serial.tools.list_ports_common import ListPortInfo
 
-from vpyb.host_tools.ports import describe
+from vpyb.host_tools.ports import DFU_ID, describe
 
 RULES = Path(__file__).parent.parent / "udev" / "49-micropython.rules"
 
@@ -21,6 +22,17 @@ def test_running_virtual_boards_are_listed_until_they_stop(start_board):
     assert "virtual" in line and f"pid {b.proc.pid}" in line
     b.stop()
     assert b.port + " " not in vpyb("ports")
+
+
+def test_ports_json_lists_the_board_and_its_endpoints(start_board):
+    b = start_board("--ephemeral", "--tcp", "0")
+    records = json.loads(vpyb("ports", "--json"))
+    mine = [r for r in records if r["vpyb_pid"] == b.proc.pid]
+    assert [(r["port"], r["kind"]) for r in mine] == [(b.port, "virtual"),
+                                                     (mine[1]["port"], "virtual")]
+    assert mine[1]["port"].startswith("socket://127.0.0.1:")
+    assert mine[0]["state_dir"] and mine[0]["usb_id"] is None
+    assert set(mine[0]) == {"port", "kind", "detail", "usb_id", "serial_number", "vpyb_pid", "state_dir"}
 
 
 def test_real_boards_are_recognised_by_usb_id():
@@ -43,6 +55,10 @@ def test_udev_rules_cover_the_ids_ports_knows():
     for vid, pid in MICROPYTHON_IDS:
         assert f'ATTRS{{idVendor}}=="{vid:04x}"' in text
     assert 'SYMLINK+="pyboard%n"' in text
+    dfu = [line for line in text.splitlines()
+           if f'ATTR{{idVendor}}=="{DFU_ID[0]:04x}", ATTR{{idProduct}}=="{DFU_ID[1]:04x}"' in line]
+    assert len(dfu) == 1 and 'SUBSYSTEM=="usb"' in dfu[0]
+    assert 'TAG+="uaccess"' in dfu[0] and 'SYMLINK+="pyboard-dfu-$attr{serial}"' in dfu[0]
     for line in text.splitlines():
         if line and not line.startswith("#"):
             assert line.startswith("SUBSYSTEM=="), line
