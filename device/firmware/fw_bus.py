@@ -1,6 +1,6 @@
 # Peripheral ids as the stm32 port takes them, and one object per unit.
 import micropython
-from sys import print_exception
+from fw_traceback import print_exception
 
 
 def unit(kind, id, names, valid):
@@ -48,6 +48,7 @@ class Irq:
         self.label = label
         self.enabled = True
         self._flags = 0
+        self._scheduled = self._run_soft  # made once: firing allocates nothing
 
     def trigger(self, t=None):
         if t is None:
@@ -62,7 +63,7 @@ class Irq:
         if self.handler is None or not self.enabled:
             return
         if not self.hard:
-            micropython.schedule(self.handler, self.arg)
+            micropython.schedule(self._scheduled, self.arg)
             return
         micropython.heap_lock()
         try:
@@ -74,3 +75,18 @@ class Irq:
             self.enabled = False
             return
         micropython.heap_unlock()
+
+    def _run_soft(self, arg):
+        # The core's scheduler prints what a scheduled call raises, frames
+        # and all (py/scheduler.c): the handler's is printed here, as the
+        # board's would be, with the firmware's frames out.  Anything else
+        # (the firmware's HardReset) is raised on.
+        handler = self.handler
+        if handler is None:
+            return
+        try:
+            handler(arg)
+        except BaseException as e:
+            if not isinstance(e, (Exception, KeyboardInterrupt, SystemExit)):
+                raise
+            print_exception(e)

@@ -6,12 +6,12 @@ from micropython import const
 
 _SLOT = const(16)
 _LINE = const(64)
-# The modules `import` can find on this board (a Pyboard's, less the ones
-# the virtual board lacks: network, stm, _onewire, framebuf's display...).
+# The built-in modules `import` can find on this board (a PYBv1.1's, less
+# the ones the virtual board lacks: network, socket, _onewire).
 MODULES = ("__main__", "_asyncio", "array", "binascii", "builtins", "cmath", "collections",
            "deflate", "errno", "framebuf", "gc", "hashlib", "heapq", "io", "json", "machine",
-           "math", "micropython", "os", "platform", "pyb", "random", "re", "select", "struct",
-           "sys", "time", "uctypes", "vfs")
+           "math", "micropython", "os", "platform", "pyb", "random", "re", "select", "stm",
+           "struct", "sys", "time", "uctypes", "vfs")
 
 
 def _word_start(s):

@@ -1,12 +1,13 @@
 # Compile and run user code the way shared/runtime/pyexec.c does.
 #
 # The functions that call exec() are native code on purpose: exceptions that
-# pass through native frames get no traceback entry, so tracebacks show only
-# the user's frames, as on a real board.
+# pass through native frames get no traceback entry.  The firmware's frames
+# an exception passed through are taken out when it is printed
+# (fw_traceback), so tracebacks show only the user's frames, as on a board.
 import micropython
 from micropython import const
-from sys import print_exception
 import fw_machine
+from fw_traceback import print_exception
 
 NORMAL = const(0)
 FORCED_EXIT = const(1)  # SystemExit: the board soft-resets

@@ -12,10 +12,6 @@ TO_RAW = const(2)
 _PASTE_BANNER = b"\npaste mode; Ctrl-C to cancel, Ctrl-D to finish\n=== "
 
 
-def _ps(v):
-    return v if isinstance(v, str) else ""
-
-
 @micropython.native
 def _exec_single(con, src, g):
     code = compile(src, "<stdin>", "single")
@@ -46,7 +42,7 @@ def friendly_repl(board):
     while True:
         board.unlock_heap()
         line[:] = b""
-        r = rl.readline(line, _ps(fw_sys.ps1), True)
+        r = rl.readline(line, fw_sys.ps1, True)
         if r == 1:
             con.write(b"\n")
             return TO_RAW
@@ -71,7 +67,7 @@ def friendly_repl(board):
             cancelled = False
             while fw_source.continue_with_input(str(line, "utf-8")):
                 line.append(10)
-                r = rl.readline(line, _ps(fw_sys.ps2), True)
+                r = rl.readline(line, fw_sys.ps2, True)
                 if r == 3:
                     con.write(b"\n")
                     cancelled = True

@@ -5,11 +5,15 @@ __name__ = "gc"
 import gc as _gc
 from fw_heap import available as _available, free as _free, used as _used
 
-collect = _gc.collect
 disable = _gc.disable
 enable = _gc.enable
 isenabled = _gc.isenabled
 threshold = _gc.threshold
+
+
+def collect():
+    # None, as on the board (the core's returns what it freed).
+    _gc.collect()
 
 
 def mem_free():

@@ -24,14 +24,15 @@ import fw_console
 import fw_exec
 import fw_flash
 import fw_friendly
-import fw_gc
 import fw_heap
+import fw_help
 import fw_identity
 import fw_imports
 import fw_io
 import fw_machine
 import fw_mem
 import fw_micropython
+import fw_modules
 import fw_os
 import fw_onboard
 import fw_pyb
@@ -39,10 +40,9 @@ import fw_raw
 import fw_readline
 import fw_regs
 import fw_side
-import fw_stm
 import fw_sys
 import fw_time
-import fw_vfs
+import fw_traceback
 
 _FRIENDLY = const(0)
 _RAW = const(1)
@@ -179,14 +179,12 @@ def _install_modules(board, core_builtins):
     fw_sys.stdout = fw_console.TextOut(board.con)
     fw_sys.stderr = fw_sys.stdout
     fw_io.open = fw_imports.make_open(core_builtins.open)
-    replaced = {}
-    for mod in (fw_os, fw_sys, fw_time, fw_vfs, fw_machine, fw_micropython, fw_gc, fw_pyb, fw_stm,
-                fw_io, fw_builtins):
-        mod.__dict__.pop("__file__", None)  # a built-in module has none
-        replaced[mod.__name__] = mod
+    fw_traceback.learn(board.rom)
+    replaced = fw_modules.make(fw_builtins)
     d, board.restore_builtins = fw_imports.make_builtins(core_builtins, fw_builtins, {
         "open": fw_io.open,
         "input": fw_friendly.make_input(board),
+        "help": fw_help.make_help(board.con, core_builtins.help),
         "__import__": fw_imports.make_import(core_builtins.__import__, replaced, fw_complete.MODULES),
     })
     return d

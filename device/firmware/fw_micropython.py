@@ -16,6 +16,7 @@ stack_use = _mp.stack_use
 RingIO = _mp.RingIO
 
 _console = None
+_emergency = [None]
 
 
 def mem_info(*verbose):
@@ -30,6 +31,12 @@ def mem_info(*verbose):
     _dump_info(out)
     if verbose:
         _dump_map(out)
+
+
+def alloc_emergency_exception_buf(size):
+    # The board keeps this buffer on its heap for exceptions raised in an
+    # IRQ handler; the core needs none, but the heap is spent as on a board.
+    _emergency[0] = bytearray(size) if size > 0 else None
 
 
 def kbd_intr(chr):

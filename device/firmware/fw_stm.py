@@ -1,7 +1,8 @@
 # The board's `stm` module: the STM32F405's register addresses (the
 # constants ports/stm32/make-stmconst.py takes from CMSIS stm32f405xx.h) and
-# mem8/mem16/mem32, which are machine's.  The constants are looked up in a
-# table in ROM, so they cost no heap.
+# mem8/mem16/mem32, which are machine's.  The table stays in ROM; the
+# board's `stm` module (fw_modules) holds every constant, as the port's ROM
+# dict does, so dir(stm) and Tab completion list them.
 __name__ = "stm"
 
 from fw_mem import mem8, mem16, mem32
@@ -56,9 +57,12 @@ _TABLE = (
 )
 
 
-def __getattr__(name):
-    at = _TABLE.find(b" " + name.encode() + b"=")
-    if at < 0:
-        raise AttributeError(name)
-    at += len(name) + 2
-    return int(_TABLE[at : _TABLE.find(b" ", at)], 16)
+def registers():
+    # (name, value) of every constant in the table.
+    at = 1
+    end = len(_TABLE)
+    while at < end:
+        eq = _TABLE.find(b"=", at)
+        sp = _TABLE.find(b" ", eq)
+        yield str(_TABLE[at:eq], "ascii"), int(_TABLE[eq + 1 : sp], 16)
+        at = sp + 1

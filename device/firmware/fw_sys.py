@@ -5,6 +5,7 @@ __name__ = "sys"
 
 import sys as _sys
 import fw_identity as _identity
+from fw_traceback import print_exception
 
 argv = []
 byteorder = _sys.byteorder
@@ -14,7 +15,6 @@ maxsize = _sys.maxsize
 modules = _sys.modules
 path = _sys.path
 platform = "pyboard"
-print_exception = _sys.print_exception
 version = "3.4.0; MicroPython " + _identity.VERSION
 version_info = _sys.version_info
 ps1 = ">>> "
