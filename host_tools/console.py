@@ -216,7 +216,11 @@ class Console:
         line = b""  # the board's unfinished line
         quiet_since = time.monotonic()
         while not stop.wait(BOARD_POLL):
-            data = self._read_waiting()
+            try:
+                data = self._read_waiting()
+            except OSError as e:  # a real board unplugged: the next entry says so too
+                self._above_prompt(line + b"\r\n" * bool(line) + f"vpyb console: {self.port}: {e}\r\n".encode())
+                return
             if data:
                 line += data
                 quiet_since = time.monotonic()
@@ -227,7 +231,8 @@ class Console:
             elif line and time.monotonic() - quiet_since > LINE_WAIT:
                 self._above_prompt(line + b"\r\n")
                 line = b""
-        line += self._read_waiting()
+        with contextlib.suppress(OSError):
+            line += self._read_waiting()
         if line:
             self._unshown.append(line if line.endswith(b"\n") else line + b"\r\n")
 
@@ -380,6 +385,9 @@ def main(port: str | None) -> int:
         return 1
     try:
         console.loop()
+    except OSError as e:  # the port went away (a real board unplugged)
+        print(f"vpyb console: {port}: {e}", file=sys.stderr)
+        return 1
     finally:
         console.repl.close()
     return 0

@@ -27,7 +27,8 @@ class Screen:
 
     def __init__(self, port: str, state: str, cwd: str) -> None:
         self.name = f"vpyb-{os.getpid()}-{time.monotonic_ns()}"
-        cmd = f"env XDG_STATE_HOME={state} {sys.executable} -m vpyb.host_tools.cli console {port}"
+        cmd = (f"env XDG_STATE_HOME={state} {sys.executable} -m vpyb.host_tools.cli console {port}; "
+               "echo rc=$?; sleep 30")
         tmux("new-session", "-d", "-s", self.name, "-x", "100", "-y", "30", "-c", cwd, cmd)
 
     def type(self, *keys: str) -> None:
@@ -76,12 +77,6 @@ class Screen:
             time.sleep(0.05)
         return seen
 
-    def gone(self, timeout: float = 10.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while self.name in tmux("list-sessions") and time.monotonic() < deadline:
-            time.sleep(0.1)
-        return self.name not in tmux("list-sessions")
-
     def close(self) -> None:
         tmux("kill-session", "-t", self.name)
 
@@ -113,7 +108,7 @@ def test_console_in_tmux(board, screen):
     screen.back_at_prompt(">>> name = input('na' + 'me? ')")
     screen.enter("name.upper()", output="'ADA'")
     screen.type("C-]")
-    assert screen.gone()
+    screen.shows("rc=0")
 
 
 def test_output_lines_start_at_the_left_edge_and_help_lists_the_commands(screen):
@@ -143,7 +138,7 @@ def test_leds_stay_live_while_code_runs_and_at_the_prompt(screen):
     screen.type("C-c")
     screen.back_at_prompt(">>> while True: pyb.LED(1).toggle(); time.sleep_ms(200)")
     # At the prompt, with no key pressed: a timer's callback blinks LED 2.
-    screen.enter("led = pyb.LED(2)")
+    screen.enter("pyb.LED(1).off(); led = pyb.LED(2)")
     screen.enter("t = pyb.Timer(4, freq=5, callback=lambda t: led.toggle())")
     rows = screen.bottom_rows(1.5)
     assert any("LED ○●○○" in r and AT_PROMPT in r for r in rows), rows
@@ -163,3 +158,12 @@ def test_what_the_board_prints_at_its_prompt_shows_above_the_prompt(screen):
     assert len(ticks) >= 4 and lines.index(">>> x = 1") > ticks[-1], lines
     screen.type("C-u")
     screen.enter("t.deinit()")
+
+
+def test_a_board_that_goes_away_ends_the_console_with_one_line(board, screen):
+    screen.enter("1 + 1", output="2")
+    board.stop()  # as a real board unplugged: its port hangs up
+    screen.shows(f"vpyb console: {board.port}: [Errno 5] Input/output error")
+    screen.type("2 + 2", "Enter")
+    pane = screen.shows("rc=1")
+    assert "Traceback" not in pane
