@@ -135,6 +135,9 @@ def test_the_console_holds_the_port_alone(console, board):
     assert r.returncode == 1
     assert r.stderr == (f"vpyb console: {board.port} is in use by pid {os.getpid()} "
                         f"({' '.join(_cmdline(os.getpid()))[:60]}); close that first\n")
+    r = subprocess.run([sys.executable, "-m", "vpyb.host_tools.cli", "heapmap", board.port],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1 and r.stderr.startswith(f"vpyb heapmap: {board.port} is in use by pid {os.getpid()} (")
     console.repl.close()
     assert mpremote(board.port, "exec", "print(1)").stdout == "1\n"  # free once the console is gone
 
