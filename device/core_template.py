@@ -94,7 +94,13 @@ class Template:
         return proc
 
     def close(self) -> None:
-        self._control.close()  # the template exits when it reads the end
+        # The template exits when it reads the end.  close() alone sends none
+        # while the reader thread is blocked in recv on the socket: shut it down.
+        try:
+            self._control.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._control.close()
         try:
             self.proc.wait(5)
         except subprocess.TimeoutExpired:
