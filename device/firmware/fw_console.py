@@ -52,14 +52,22 @@ class Console:
         self._poll = select.poll()
         self._poll.register(0, _POLLIN)
         self._poll.register(_EVENT_FD, _POLLIN)
+        self._ready(0)  # ipoll's first call allocates the tuple it yields: at boot
         self._attrs = termios.tcgetattr(0)
         self._intr = 3
         self.disarm()
 
     # --- input -------------------------------------------------------
+    def _ready(self, timeout_ms):
+        # ipoll, not poll: no list to allocate, so input is read with the
+        # heap locked or full too.
+        for _ in self._poll.ipoll(timeout_ms):
+            return True
+        return False
+
     def _fill(self, timeout_ms):
         # Only called with the buffer empty, so the whole buffer is free.
-        if not self._poll.poll(timeout_ms):
+        if not self._ready(timeout_ms):
             return 0
         self._on_event()
         n = self._read(self._rx_mv) or 0
@@ -113,7 +121,7 @@ class Console:
         n = self._tail - self._head
         self._rx_mv[:n] = self._rx_mv[self._head : self._tail]
         self._head = 0
-        if n < _PENDING and self._poll.poll(0):
+        if n < _PENDING and self._ready(0):
             n += self._read(self._rx_mv[n:_PENDING]) or 0
         self._tail = n
         return self._rx_mv[: min(n, _PENDING)]

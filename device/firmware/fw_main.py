@@ -72,12 +72,13 @@ class Board:
         return fw_complete.complete(self.con, text, self.g)
 
     def unlock_heap(self):
-        # The friendly REPL forces the heap unlocked (pyexec.c), else the
-        # user could never get out.
-        try:
-            bytearray(1)
-        except MemoryError:
-            micropython.heap_unlock()
+        # The friendly REPL forces the heap unlocked (pyexec.c sets the lock
+        # depth to 0), else the user could never get out: however deep the
+        # user locked it, or unlocked it past 0 (the depth wraps), with no
+        # allocation and no builtin the user may have replaced.
+        micropython.heap_lock()
+        while micropython.heap_unlock():
+            pass
 
 
 def main(rom, ram, flash, fs_kind, side, go, clock, spare, regs, frozen, heap):
@@ -132,6 +133,7 @@ def main(rom, ram, flash, fs_kind, side, go, clock, spare, regs, frozen, heap):
     try:
         if cause != fw_machine.SOFT_RESET and regs is not None:
             fw_onboard.power_on()
+            gc.collect()  # its garbage: a power-on session's heap is a soft reset's
         fw_machine._state["reset_cause"] = cause
         _run(board)
     except fw_machine.HardReset:
@@ -149,11 +151,11 @@ def main(rom, ram, flash, fs_kind, side, go, clock, spare, regs, frozen, heap):
     # A soft reset (storage_flush, then soft reboot, as boardctrl.c says),
     # whatever the session left: a full or locked heap must not stop it.
     con.disarm()
-    board.restore_builtins()  # first: what follows relies on builtins the user may have replaced
     board.unlock_heap()
     _restore_modules(modules)
-    board.g.clear()
+    board.g.clear()  # the user's state goes first: a full heap has room after it
     gc.collect()
+    board.restore_builtins()  # what follows relies on builtins the user may have replaced
     con.write(b"MPY: sync filesystems\n")
     fw_os.sync()
     con.write(b"MPY: soft reboot\n")

@@ -4,8 +4,10 @@
 __name__ = "os"
 
 import os as _os
+import time as _time
 import vfs as _vfs
 from fw_identity import uname as _uname
+from fw_time import time_ns as _board_ns
 
 sep = "/"
 chdir = _os.chdir
@@ -17,14 +19,27 @@ remove = _os.remove
 unlink = _os.remove
 rename = _os.rename
 rmdir = _os.rmdir
-stat = _os.stat
 statvfs = _os.statvfs
 urandom = _os.urandom
 mount = _vfs.mount
 umount = _vfs.umount
 VfsFat = _vfs.VfsFat
 VfsLfs2 = _vfs.VfsLfs2
-del _os, _vfs
+_stat = _os.stat
+_core_ns = _time.time_ns
+del _os, _time, _vfs
+
+
+def stat(path):
+    # The core's FAT and littlefs date files by its own clock, in seconds
+    # since 1970 (the unix port's epoch); the board's are the RTC's, since
+    # 2000 (ports/stm32 counts from MICROPY_EPOCH 2000).  The two clocks
+    # differ by a fixed amount: the epochs and the RTC's setting.
+    st = _stat(path)
+    if not st[8]:
+        return st  # no date (a mount point, a ROM file)
+    shift = (_board_ns() - _core_ns() + 500000000) // 1000000000
+    return st[:7] + (st[7] + shift, st[8] + shift, st[9] + shift)
 
 
 def uname():

@@ -65,6 +65,11 @@ def init(side):
     # first runs: every core's heap must come out the same.
     watch = select.poll()
     watch.register(4, _POLLIN)
+    # A poll object's first ipoll allocates the tuple it yields (extmod/
+    # modselect.c): at boot, not in a session's heap.
+    for p in (_poll, watch):
+        for _ in p.ipoll(0):
+            break
     _thread.start_new_thread(_watch, (watch,))
 
 
