@@ -156,7 +156,7 @@ class Supervisor:
         return kind + detail + ("" if code in (HARD_RESET_EXIT, FIRMWARE_FAULT_EXIT) else ": hard reset")
 
     def stop(self) -> None:
-        self._drop_spare()
+        self._drop_spare(at_once=True)
         if self.last is not None:
             self.last.stop()
 
@@ -196,10 +196,15 @@ class Supervisor:
 
         threading.Thread(target=boot, name="vpyb-spare", daemon=True).start()
 
-    def _drop_spare(self) -> None:
+    def _drop_spare(self, at_once: bool = False) -> None:
         spare, self._spare = self._spare, None
-        if spare is not None:
-            spare.add_done_callback(lambda f: f.exception() is None and f.result().stop())
+        if spare is None:
+            return
+        # A done future runs the callback here and now: unless the board is
+        # stopping, the spare is stopped off the wire's thread, which must not
+        # wait for a core's exit (a reset mid-run would reach its client later).
+        stop = Core.stop if at_once else _retire
+        spare.add_done_callback(lambda f: f.exception() is None and stop(f.result()))
 
     def _after_exit(self, kind: str, detail: str, failed_start: bool, started_at: float) -> None:
         r = self._restarts

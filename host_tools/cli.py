@@ -135,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from vpyb.device.board import PYBV11_GC_POOL, default_state_dir
     from vpyb.device.flash import FLASH_BYTES
+    from vpyb.host_tools import ci
 
     p = argparse.ArgumentParser(prog="vpyb", description="A virtual MicroPython Pyboard v1.1.")
     p.add_argument("--version", action="version", version=f"vpyb {version('vpyb')}")
@@ -149,7 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="the core the image is for (native code follows its arch)")
     con = sub.add_parser("console", help="a console for a board (virtual or real)")
     con.add_argument("port", nargs="?", help="port or pyserial URL (default: the only board running)")
-    for parser in (p, run):
+    tst = sub.add_parser("test", help="one command for CI: a fresh board, files uploaded, a script "
+                                      "run and its output checked; exit 0 pass, 1 fail, 2 error")
+    ci.add_arguments(tst)
+    for parser in (p, run, tst):
         parser.set_defaults(parser=parser)  # for check_combinations' message
         parser.add_argument("--state", metavar="DIR", default=None,
                             help=f"board directory holding the flash image (default {default_state_dir()})")
@@ -211,6 +215,8 @@ def _heapmap(args: argparse.Namespace) -> int:
 def _starts_a_board(argv: list[str]) -> bool:
     # Before parsing (which imports the board): the first word names the command.
     words = [a for a in argv if not a.startswith("-")]
+    if words and words[0] == "test" and "--port" in argv:
+        return False  # a real board's job
     return (not (words and words[0] in OTHER_COMMANDS) and "--micropython" not in argv
             and "--unconfined" not in argv and not {"--version", "-h", "--help"} & set(argv))
 
@@ -225,6 +231,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in (None, "run"):
         check_combinations(args.parser, args)
         return _run(args)
+    if args.command == "test":
+        from vpyb.host_tools import ci
+
+        check_combinations(args.parser, args)
+        return ci.main(args)
     if args.command == "console":
         from vpyb.host_tools.console import main as console_main
 

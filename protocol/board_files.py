@@ -7,6 +7,17 @@ from pathlib import Path
 from .raw_repl import RawRepl
 
 CHUNK = 2048  # bytes per exec: a few raw-paste windows, a small board-side buffer
+_MKDIR = """import os as __vo
+__vp = ''
+for __vn in {path!r}.strip('/').split('/'):
+    __vp += '/' + __vn
+    try:
+        __vo.mkdir(__vp)
+    except OSError as __ve:
+        if __ve.errno != 17:
+            raise
+del __vo, __vp, __vn
+"""
 
 
 class BoardFiles:
@@ -40,6 +51,11 @@ class BoardFiles:
         """Names in a directory; subdirectories end with '/'."""
         return self._repl.eval(
             f"[e[0] + ('/' if e[1] & 0x4000 else '') for e in __import__('os').ilistdir({path!r})]")
+
+    def mkdir(self, remote: str) -> None:
+        """Makes a directory and its parents, unless they exist (EEXIST is 17
+        on every port; a mount point such as /flash says it too)."""
+        self._repl.exec(_MKDIR.format(path=remote))
 
     def rm(self, remote: str) -> None:
         self._repl.exec(f"__import__('os').remove({remote!r})")

@@ -2,6 +2,9 @@
 pyserial port or URL (pty, socket://, rfc2217://, /dev/ttyACM0)."""
 from __future__ import annotations
 
+import time
+from typing import Callable
+
 import serial
 
 from .port_reader import PortReader, open_port
@@ -24,6 +27,16 @@ class RemoteError(ReplError):
 class BoardReset(RemoteError):
     """The board reset while the code ran (a virtual board's core crashed,
     or machine.reset()): it is at its friendly REPL, `enter()` again."""
+
+
+class RunTimeout(ReplError):
+    """The run outlasted its time and was interrupted (Ctrl-C): `output` and
+    `error` are what it printed; `stopped`: whether it ended after the Ctrl-C."""
+
+    def __init__(self, seconds: float, output: bytes, error: bytes, stopped: bool) -> None:
+        super().__init__(f"the run did not end within {seconds:g} s"
+                         + ("" if stopped else "; the board did not stop at Ctrl-C"))
+        self.output, self.error, self.stopped = output, error, stopped
 
 
 class RawRepl:
@@ -69,9 +82,11 @@ class RawRepl:
         self.in_raw = False
 
     # --- running code ------------------------------------------------
-    def exec_raw(self, code: str | bytes) -> tuple[bytes, bytes]:
+    def exec_raw(self, code: str | bytes, on_output: Callable[[bytes], bool | None] | None = None,
+                 timeout: float | None = None) -> tuple[bytes, bytes]:
         """Runs code at the raw prompt (the `>` already consumed or pending);
-        returns (stdout, error text)."""
+        returns (stdout, error text).  on_output, timeout (default: the
+        port's): see follow()."""
         if isinstance(code, str):
             code = code.encode()
         if self.use_raw_paste:
@@ -85,11 +100,52 @@ class RawRepl:
                 self._classic(code)
         else:
             self._classic(code)
-        out = self.read_until(CTRL_D)[:-1]
-        err = self.read_until(CTRL_D)[:-1]
+        return self.follow(on_output, self.timeout if timeout is None else timeout)
+
+    def follow(self, on_output: Callable[[bytes], bool | None] | None, timeout: float,
+               grace: float = 2.0) -> tuple[bytes, bytes]:
+        """Reads a submitted run to its end: (stdout, error text), the raw
+        REPL's framing taken off.  on_output(chunk) sees what the board prints
+        as it comes, the output then the error text; returning True asks for
+        the run to be interrupted (Ctrl-C).  A run still going after `timeout`
+        seconds is interrupted and RunTimeout raised once it ends (or after
+        `grace` more seconds)."""
+        parts = (bytearray(), bytearray())  # stdout, error text
+        part = 0
+        deadline = time.monotonic() + timeout
+        timed_out = interrupted = False
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                if timed_out:
+                    raise RunTimeout(timeout, bytes(parts[0]), bytes(parts[1]), stopped=False)
+                timed_out = True
+                if not interrupted:
+                    self.serial.write(CTRL_C)
+                    interrupted = True
+                deadline = time.monotonic() + grace
+                continue
+            # The port's own timeout unless the deadline is nearer: changing
+            # it costs a tcsetattr, a round trip's worth.
+            chunk = self.reader.read_available(min(self.timeout, left))
+            while chunk and part < 2:
+                end = chunk.find(CTRL_D)
+                piece, chunk = (chunk, b"") if end < 0 else (chunk[:end], chunk[end + 1:])
+                parts[part].extend(piece)
+                if piece and on_output is not None and on_output(piece) and not interrupted:
+                    self.serial.write(CTRL_C)
+                    interrupted = True
+                if end >= 0:
+                    part += 1
+            if part == 2:
+                break
+        self.reader.unread(chunk)
         self.read_until(b">")
+        out, err = bytes(parts[0]), bytes(parts[1])
         if err.startswith(RUN_CUT_SHORT):
             self.in_raw = False  # a new core, at its friendly REPL
+        if timed_out:
+            raise RunTimeout(timeout, out, err, stopped=True)
         return out, err
 
     def _classic(self, code: bytes) -> None:
