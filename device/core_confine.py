@@ -87,12 +87,20 @@ def _unshare(flags: int) -> bool:
 
 def load() -> None:
     """In the template every standby is forked from: the libraries, loaded
-    once (finding libseccomp runs ldconfig)."""
-    for name in ("pyseccomp", "landlockpy"):
-        try:
-            __import__(name)
-        except Exception:  # prepare() says what is missing
-            pass
+    and probed once (finding libseccomp, and landlockpy's first call finding
+    libc, run ldconfig: ~20 ms a time)."""
+    try:
+        import pyseccomp
+
+        pyseccomp.SyscallFilter(pyseccomp.ALLOW)
+    except Exception:  # prepare() says what is missing
+        pass
+    try:
+        import landlockpy
+
+        landlockpy.abi_version()
+    except Exception:
+        pass
 
 
 def prepare(exec_binary: bool = False) -> Plan:
