@@ -48,13 +48,15 @@ class VirtualBoard:
                  micropython: str | None = None, link: str | None = None,
                  tcp: int | None = None, rfc2217: int | None = None, listen: str = "127.0.0.1",
                  reset_on: str | None = None, freeze: str | Path | None = None,
-                 confine: bool = True, log=None, on_fail=None) -> None:
+                 confine: bool = True, log=None, on_fail=None, serial_trace=None) -> None:
         """tcp / rfc2217: serve the port on these TCP ports too (0: any free
         one); listen: their address; reset_on: 'dtr' or 'rts' asserted over
         RFC 2217 hard-resets the board; freeze: a folder of modules (or a
         `vpyb freeze` image) mounted read-only at /rom as frozen bytecode;
         confine=False runs the core without kernel confinement (trusted code only);
-        on_fail(reason): called when the board's core can't be started any more."""
+        on_fail(reason): called when the board's core can't be started any more;
+        serial_trace(sent, data): sees every byte on the board's serial line
+        (sent: from a client, else printed by the board), from the wire's thread."""
         if fs not in ("fat", "littlefs"):
             raise ValueError(f"unknown filesystem {fs!r}: use 'fat' or 'littlefs'")
         self.heap = check_heap(heap)
@@ -75,6 +77,7 @@ class VirtualBoard:
         self._prompt = threading.Event()
         self.failure: str | None = None  # why the board's core can't be started
         self._on_fail = on_fail
+        self._serial_trace = serial_trace
         self._endpoint: PtyEndpoint | None = None
         self._wire: Wire | None = None
         self._entry: Path | None = None
@@ -96,7 +99,7 @@ class VirtualBoard:
         self._frozen = romfs.frozen_image(self.freeze, arch) if self.freeze else None
         self._endpoint = PtyEndpoint(self.link)
         self._wire = Wire(self._endpoint.master, self._new_core, self.hardware, self._prompt.set,
-                          self._failed, self._log)
+                          self._failed, self._log, self._serial_trace)
         self._wire.start()
         if self._net_wanted:
             from .endpoint_net import NetEndpoint  # pyserial's RFC 2217 server: only when asked

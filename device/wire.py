@@ -42,9 +42,13 @@ _ERR = select.POLLERR | select.POLLHUP | select.POLLNVAL
 class Wire:
     def __init__(self, endpoint_fd: int, make_core: Callable[[float, bool], Core], hardware: Hardware,
                  on_prompt: Callable[[], None], on_fail: Callable[[str], None],
-                 log: Callable[[str], None]) -> None:
-        """make_core, on_prompt, on_fail: the supervisor's (supervisor.py)."""
+                 log: Callable[[str], None],
+                 trace: Callable[[bool, bytes], None] | None = None) -> None:
+        """make_core, on_prompt, on_fail: the supervisor's (supervisor.py).
+        trace(sent, data): every byte on the serial line, as it passes (sent:
+        from the client, else printed by the board), on the wire's thread."""
         self._ep = endpoint_fd
+        self._trace = trace
         self._hw = hardware
         self._log = log
         self.supervisor = Supervisor(make_core, on_prompt, on_fail, log)
@@ -228,6 +232,8 @@ class Wire:
                 if e.errno not in (errno.EAGAIN, errno.EIO):
                     raise
                 return
+            if self._trace is not None:
+                self._trace(True, data)
             data = self._runs.sent(data)
             if self._live is not None and data:  # input while no core runs (a pause, given up) is lost
                 self._to_core = data
@@ -246,13 +252,18 @@ class Wire:
                     raise
                 self._core_gone = e.errno == errno.EIO
                 return
-            self._runs.printed(data)
-            self._last_out = data
+            self._printed(data)
             if self._discarding:
                 return
             self._to_ep = data
             self._ep_blocked_since = time.monotonic()
             self._flush_to_ep()
+
+    def _printed(self, data: bytes) -> None:
+        self._runs.printed(data)
+        self._last_out = data
+        if self._trace is not None:
+            self._trace(False, data)
 
     def _flush_to_ep(self) -> None:
         try:
@@ -299,9 +310,8 @@ class Wire:
         # Forward what the core printed last, then whatever comes next.
         try:
             while data := os.read(core.master, CHUNK):
-                self._runs.printed(data)
+                self._printed(data)
                 self._to_ep += data
-                self._last_out = data
         except OSError:
             pass
         soft = self.supervisor.soft_pending
@@ -316,7 +326,10 @@ class Wire:
         if why is not None:
             # A client waiting on a run would wait forever: its run ends
             # here, with why as the error, before the new core's banner.
-            self._to_ep += self._runs.cut_short(why)
+            ending = self._runs.cut_short(why)
+            if ending and self._trace is not None:
+                self._trace(False, ending)
+            self._to_ep += ending
         if self._to_ep:
             self._flush_to_ep()
         new = self.supervisor.core

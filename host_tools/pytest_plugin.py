@@ -6,10 +6,15 @@
 
 Fixtures: `board` (a fresh board per test) and `board_factory` (several,
 optionally wired together).  Options: --vpyb-board TOML, --vpyb-heap SIZE,
---vpyb-fs, and --vpyb-real PORT to run the same tests on a real board.
+--vpyb-fs, --vpyb-log-dir DIR, and --vpyb-real PORT to run the same tests on
+a real board.
+
+Every board's serial line is logged, a file per test (transcript.py); a
+failing test's report ends with the last lines of it and the file's path.
 """
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -22,10 +27,13 @@ from vpyb.device.hardware import UARTPort
 from vpyb.device.models.uart_links import crossover
 from vpyb.device.sizes import check_heap
 from vpyb.host_tools.cli import size_type
+from vpyb.host_tools.transcript import TAIL_LINES, TappedSerial, Transcript
 from vpyb.protocol.board_files import BoardFiles
+from vpyb.protocol.port_reader import open_port
 from vpyb.protocol.raw_repl import RawRepl
 
 NEEDS_VIRTUAL = "needs vpyb's host-side peripheral models; not available on a real board"
+FACTORY = pytest.StashKey["BoardFactory"]()
 
 
 def _log(msg: str) -> None:
@@ -37,8 +45,10 @@ class BoardHandle:
     and, on a virtual board, everything VirtualBoard offers (i2c(), pin(),
     led(), uart(), hard_reset(), power_cut()...)."""
 
-    def __init__(self, virtual: VirtualBoard | None, real_port: str | None = None) -> None:
+    def __init__(self, virtual: VirtualBoard | None, transcript: Transcript,
+                 real_port: str | None = None) -> None:
         self.virtual = virtual
+        self.transcript = transcript
         self._real_port = real_port
         self._repl: RawRepl | None = None
 
@@ -55,10 +65,34 @@ class BoardHandle:
 
     @property
     def repl(self) -> RawRepl:
+        repl = self._client()
+        if not repl.in_raw:  # new, or the board reset under the last run (BoardReset)
+            repl.enter()
+        return repl
+
+    def _client(self) -> RawRepl:
         if self._repl is None:
-            self._repl = RawRepl(self._port_name())
-            self._repl.enter()
+            port = self._port_name()
+            # A virtual board's wire logs every byte; a real board's are this client's.
+            self._repl = RawRepl(port if self.virtual is not None
+                                 else TappedSerial(open_port(port, 10.0), self.transcript))
         return self._repl
+
+    @property
+    def log_path(self) -> Path:
+        """The file holding everything on this board's serial line."""
+        return self.transcript.path
+
+    def expect(self, pattern: str | bytes | re.Pattern, timeout: float = 10.0) -> re.Match[bytes]:
+        """Waits for the board to print `pattern`, a regular expression (str,
+        bytes or compiled; re.escape() for literal text), and returns the
+        match; what the board printed up to the match's end is consumed.
+        Raises ExpectTimeout (an AssertionError) with the bytes seen and the
+        log's path if it doesn't come within `timeout` seconds."""
+        if self.virtual is not None:
+            return self.transcript.expect(pattern, timeout)
+        reader = self.repl.reader  # a real board's bytes come only when read
+        return self.transcript.expect(pattern, timeout, reader.read_available)
 
     def release(self) -> None:
         if self._repl is not None:
@@ -77,7 +111,7 @@ class BoardHandle:
         return self.repl.eval(expression)
 
     def soft_reset(self) -> None:
-        self.repl.enter(soft_reset=True)
+        self._client().enter(soft_reset=True)
 
     def hard_reset(self) -> None:
         """RST pressed: the board reboots (HARD_RESET); waits for its prompt."""
@@ -115,9 +149,21 @@ class BoardFactory:
     heap=..., fs=..., freeze=DIR)` one set up differently.  `link_uarts(a, 4, b, 2)` joins
     two boards' UARTs with a crossover cable."""
 
-    def __init__(self, config: pytest.Config) -> None:
+    def __init__(self, config: pytest.Config, log_name: str, log_dir: Path) -> None:
         self._config = config
+        self._log_name = log_name
+        self._log_dir = log_dir
         self._made: list[BoardHandle] = []
+
+    def _transcript(self) -> Transcript:
+        n = len(self._made) + 1
+        self._log_dir.mkdir(parents=True, exist_ok=True)
+        return Transcript(self._log_dir / f"{self._log_name}{f'-board{n}' if n > 1 else ''}.log")
+
+    def report(self) -> list[tuple[str, str]]:
+        """For a failed test's report: each board's last lines and log file."""
+        return [(f"vpyb serial: last {TAIL_LINES} lines of {handle.log_path}",
+                 handle.transcript.tail() or "(nothing on the line)") for handle in self._made]
 
     def __call__(self, *, board: str | Path | None = None, heap: int | None = None,
                  fs: str | None = None, freeze: str | Path | None = None) -> BoardHandle:
@@ -125,14 +171,20 @@ class BoardFactory:
         if real:
             if self._made:
                 pytest.skip(f"one real board only (--vpyb-real {real})")
-            handle = BoardHandle(None, real)
+            handle = BoardHandle(None, self._transcript(), real)
             self._made.append(handle)
             handle.soft_reset()
             return handle
-        virtual = VirtualBoard(ephemeral=True, heap=heap or self._config.getoption("vpyb_heap"),
-                               fs=fs or self._config.getoption("vpyb_fs"),
-                               freeze=freeze or self._config.getoption("vpyb_freeze"), log=_log)
-        handle = BoardHandle(virtual)
+        transcript = self._transcript()
+        try:
+            virtual = VirtualBoard(ephemeral=True, heap=heap or self._config.getoption("vpyb_heap"),
+                                   fs=fs or self._config.getoption("vpyb_fs"),
+                                   freeze=freeze or self._config.getoption("vpyb_freeze"), log=_log,
+                                   serial_trace=transcript)
+        except ValueError:  # a size or filesystem it refuses
+            transcript.close()
+            raise
+        handle = BoardHandle(virtual, transcript)
         self._made.append(handle)  # before start: a failed start is cleaned up too
         board = board or self._config.getoption("vpyb_board")
         if board:
@@ -150,6 +202,7 @@ class BoardFactory:
             handle.release()
             if handle.virtual is not None:
                 handle.virtual.stop()
+            handle.transcript.close()
         self._made.clear()
 
 
@@ -163,6 +216,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="filesystem on the boards' /flash")
     group.addoption("--vpyb-freeze", metavar="DIR", default=None,
                     help="modules frozen into every board (mounted at /rom)")
+    group.addoption("--vpyb-log-dir", metavar="DIR", default=None,
+                    help="where each test's serial log goes (default: pytest's temporary "
+                         "directory, vpyb-logs/)")
     group.addoption("--vpyb-real", metavar="PORT", default=None,
                     help="run against the real board on PORT; tests that need host-side "
                          "models are skipped")
@@ -178,9 +234,23 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         pytest.skip(NEEDS_VIRTUAL)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    factory = item.stash.get(FACTORY, None)
+    if report.failed and factory is not None:
+        report.sections.extend(factory.report())
+
+
 @pytest.fixture
-def board_factory(request: pytest.FixtureRequest) -> Iterator[BoardFactory]:
-    factory = BoardFactory(request.config)
+def board_factory(request: pytest.FixtureRequest,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[BoardFactory]:
+    option = request.config.getoption("vpyb_log_dir")
+    log_dir = Path(option) if option else tmp_path_factory.getbasetemp() / "vpyb-logs"
+    name = re.sub(r"[^\w.-]+", "_", request.node.nodeid)[-150:]
+    factory = BoardFactory(request.config, name, log_dir)
+    request.node.stash[FACTORY] = factory
     try:
         yield factory
     finally:

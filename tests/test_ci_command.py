@@ -12,47 +12,17 @@ from pathlib import Path
 import pytest
 
 from conftest import mpremote
+from subreaper import OUTLIVED, wrapped
 
 CRASH = "print('before')\n@micropython.viper\ndef f():\n    p = ptr32(8)\n    p[0] = 1\nf()\n"
-
-
-# Runs the command as a child subreaper: whatever process of the command's
-# outlives it comes to this wrapper instead of init, which names it (and
-# ends it), so the check sees this command's cores alone, not other boards'.
-OUTLIVED = "cores that outlived the command:"
-WRAPPER = f"""
-import ctypes, os, subprocess, sys, time
-ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
-code = subprocess.call(sys.argv[1:])
-
-def orphans():
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            state, ppid = open(f"/proc/{{pid}}/stat").read().rsplit(")", 1)[1].split()[:2]
-        except OSError:
-            continue
-        if int(ppid) == os.getpid() and state != "Z":
-            found.append(int(pid))
-    return found
-
-deadline = time.monotonic() + 5
-while (left := orphans()) and time.monotonic() < deadline:
-    time.sleep(0.05)
-if left:
-    print({OUTLIVED!r}, left, file=sys.stderr)
-    for pid in left:
-        os.kill(pid, 9)
-sys.exit(code)
-"""
 
 
 def vpyb_test(*args: str, cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     env.pop("PYTHONUNBUFFERED", None)
-    r = subprocess.run([sys.executable, "-c", WRAPPER, sys.executable, "-m", "vpyb.host_tools.cli",
-                        "test", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
-    assert OUTLIVED not in r.stderr, r.stderr
+    r = subprocess.run(wrapped(sys.executable, "-m", "vpyb.host_tools.cli", "test", *args), cwd=cwd,
+                       capture_output=True, text=True, timeout=timeout, env=env)
+    assert OUTLIVED not in r.stderr, r.stderr  # every core ends with the command
     return r
 
 

@@ -3,6 +3,7 @@ the plugin loaded through its entry point."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -11,39 +12,36 @@ from pathlib import Path
 
 import pytest
 
+from conftest import parent, process_name
+from subreaper import OUTLIVED, wrapped
+
 NO_EMBEDDED = "-p", "no:pytest_embedded"
 
 
-def core_processes(name: str | None = None, outside: int | None = None) -> set[int]:
-    """Core processes (standbys and spares included); with `name` only the
-    ones going by it ("vpyb-core": a board's); with `outside`, not those
-    descended from that process (a board the test itself runs)."""
-    found = set()
+def cores_under(pid: int, name: str) -> list[int]:
+    """The processes going by `name` ("vpyb-core": a board's core) descended from pid."""
+    children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if (b"core_boot.py" in (entry / "cmdline").read_bytes()
-                        and name in (None, (entry / "comm").read_text().strip())
-                        and (outside is None or outside not in ancestors(int(entry.name)))):
-                    found.add(int(entry.name))
-            except OSError:
+                children.setdefault(parent(int(entry.name)), []).append(int(entry.name))
+            except (OSError, IndexError, ValueError):
                 pass
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            todo.append(child)
+            if process_name(child) == name:
+                found.append(child)
     return found
 
 
-def ancestors(pid: int) -> list[int]:
-    chain = []
-    while pid > 1:
-        pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        chain.append(pid)
-    return chain
-
-
-def run(pytester: pytest.Pytester, *args: str, outside: int | None = None) -> pytest.RunResult:
-    before = core_processes(outside=outside)
-    result = pytester.runpytest_subprocess(*NO_EMBEDDED, "-p", "no:cacheprovider", *args,
-                                           timeout=120)
-    assert core_processes(outside=outside) <= before, "a board's core outlived the test run"
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    """pytest in a subprocess, as runpytest_subprocess runs it, under a
+    subreaper: no core of that run may outlive it."""
+    result = pytester.run(*wrapped(sys.executable, "-m", "pytest", f"--basetemp={pytester.path / 'basetemp'}",
+                                   *NO_EMBEDDED, "-p", "no:cacheprovider", *args), timeout=120)
+    assert OUTLIVED not in result.stderr.str(), "a board's core outlived the test run"
     return result
 
 
@@ -118,7 +116,7 @@ def test_a_second_board(board_factory):
     board_factory(), board_factory()
 ''')
     # The board soft-resets before each test: its new cores are its own.
-    result = run(pytester, "--vpyb-real", board.port, "-rs", outside=board.proc.pid)
+    result = run(pytester, "--vpyb-real", board.port, "-rs")
     result.assert_outcomes(passed=1, skipped=3)
     result.stdout.fnmatch_lines(["*board.led: needs vpyb's host-side peripheral models*",
                                  "*one real board only*"])
@@ -163,19 +161,121 @@ def test_hangs(board_factory):
     print("BOARDS UP", flush=True)
     time.sleep(60)
 ''')
-    before = core_processes()
-    proc = subprocess.Popen([sys.executable, "-m", "pytest", *NO_EMBEDDED, "-s", "-p",
-                             "no:cacheprovider"], cwd=pytester.path, stdin=subprocess.DEVNULL,
+    proc = subprocess.Popen(wrapped(sys.executable, "-m", "pytest", *NO_EMBEDDED, "-s", "-p",
+                                    "no:cacheprovider"), cwd=pytester.path, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     out = b""
     deadline = time.monotonic() + 30
     while b"BOARDS UP" not in out and time.monotonic() < deadline:
         out += proc.stdout.read1(4096)
     assert b"BOARDS UP" in out
-    assert len(core_processes("vpyb-core") - before) == 2
-    proc.send_signal(how)
-    proc.communicate(timeout=30)
-    deadline = time.monotonic() + 5
-    while core_processes() - before and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not core_processes() - before
+    inner_pytest = int(Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()[0])
+    assert len(cores_under(inner_pytest, "vpyb-core")) == 2
+    os.kill(inner_pytest, how)
+    out += proc.communicate(timeout=30)[0]
+    assert OUTLIVED.encode() not in out, out.decode(errors="replace")[-2000:]
+
+
+FAILING = '''
+import subprocess, sys
+
+def test_fails_after_talking(board):
+    board.exec("print('hello from the board')")
+    subprocess.run([sys.executable, "-m", "mpremote", "connect", board.port, "exec",
+                    "print('said by mpremote')"], check=True, timeout=30)
+    assert board.eval("6 * 7") == 41
+'''
+
+
+def test_failure_report_shows_the_serial_transcript_and_its_file(pytester):
+    pytester.makepyfile(test_fail=FAILING)
+    result = run(pytester)
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    header = [line for line in out.splitlines() if "vpyb serial: last 30 lines of " in line]
+    assert len(header) == 1, out
+    log = Path(header[0].split(" lines of ", 1)[1].split()[0])
+    assert log.name == "test_fail.py_test_fails_after_talking.log"
+    assert log.parent.name == "vpyb-logs"
+    text = log.read_text()
+    # Both directions, whoever talked: the fixture's client and mpremote
+    # (the output after the raw REPL's \x04 or OK).
+    assert "> print('hello from the board')\\x04" in text
+    assert re.search(r"< (\\x04|OK)hello from the board$", text, re.M)
+    assert "> print('said by mpremote')\\x04" in text
+    assert re.search(r"< (\\x04|OK)said by mpremote$", text, re.M)
+    assert re.search(r"< (\\x04|OK)42$", text, re.M)
+    # The report's section: the file's last lines when the test failed.
+    section = out.split(header[0], 1)[1].split("\n=====", 1)[0].strip().splitlines()
+    assert len(section) == 30 and "\n".join(section) in text
+    assert "print(repr(6 * 7))" in section[-3]
+
+
+def test_log_dir_option_and_a_second_board(pytester, tmp_path):
+    pytester.makepyfile(test_two='''
+def test_two_boards(board_factory):
+    a, b = board_factory(), board_factory()
+    a.exec("print('A')")
+    b.exec("print('B')")
+    assert a.log_path != b.log_path
+''')
+    logs = tmp_path / "logs"
+    result = run(pytester, "--vpyb-log-dir", str(logs))
+    result.assert_outcomes(passed=1)
+    assert sorted(p.name for p in logs.iterdir()) == ["test_two.py_test_two_boards-board2.log",
+                                                       "test_two.py_test_two_boards.log"]
+    assert "< \\x04A\n" in (logs / "test_two.py_test_two_boards.log").read_text()
+    assert "< \\x04B\n" in (logs / "test_two.py_test_two_boards-board2.log").read_text()
+
+
+EXPECT = '''
+import re, time
+import pytest
+from vpyb.host_tools.transcript import ExpectTimeout
+from vpyb.protocol.raw_repl import BoardReset
+
+def test_expect_output_printed_later(board):
+    board.exec("import pyb\\nn = 0\\ndef tick(t):\\n    global n\\n    n += 1\\n    print('tick', n)\\n"
+               "pyb.Timer(1, freq=20, callback=tick)")
+    m = board.expect(rb"tick (\\d+)", timeout=5)
+    first = int(m.group(1))
+    assert int(board.expect("tick (\\\\d+)", timeout=5).group(1)) > first  # consumed: the next one
+    board.expect(b"tick 6", timeout=5)  # bytes: literally
+    board.expect(re.compile(r"TICK 8", re.I), timeout=5)
+
+def test_expect_times_out_with_what_it_saw(board):
+    board.exec("print('nothing useful')")
+    t = time.monotonic()
+    with pytest.raises(ExpectTimeout) as e:
+        board.expect("READY", timeout=0.5)
+    assert 0.5 <= time.monotonic() - t < 2
+    assert "nothing useful" in str(e.value) and str(board.log_path) in str(e.value)
+
+def test_expect_failure_is_a_test_failure(board):
+    board.exec("print('booting')")
+    board.expect("READY", timeout=0.3)
+
+def test_crash_then_the_board_works_again(board):
+    with pytest.raises(BoardReset, match="core crashed"):
+        board.exec("@micropython.viper\\ndef f():\\n    p = ptr32(8)\\n    p[0] = 1\\nf()")
+    board.expect(b"MicroPython v", timeout=5)  # the new core's banner
+    assert board.eval("1 + 1") == 2
+'''
+
+
+def test_expect_on_a_virtual_board(pytester):
+    pytester.makepyfile(test_expect=EXPECT)
+    result = run(pytester, "-rf")
+    result.assert_outcomes(passed=3, failed=1)
+    result.stdout.fnmatch_lines(["*ExpectTimeout: no match for b'READY' within 0.3 s; the board printed *booting*"
+                                 "since the last match; full serial log: *test_expect.py_test_expect_failure_is_a_test_failure.log*"])
+
+
+def test_expect_on_a_real_board(pytester, board):
+    # A `vpyb run` board stands in for the real one: expect() reads the fixture's own client.
+    pytester.makepyfile(test_real_expect=EXPECT)
+    result = run(pytester, f"--vpyb-real={board.port}", "-k", "not crash")
+    result.assert_outcomes(passed=2, failed=1)
+    log = pytester.path / "basetemp" / "vpyb-logs" / "test_real_expect.py_test_expect_output_printed_later.log"
+    text = log.read_text()
+    assert "< tick 5\n" in text and "> \\r\\x03\\r\\x01\n" in text  # the fixture's client, both ways
