@@ -263,10 +263,12 @@ class Hardware:
 
     def drive(self, pin: int, level: int | None) -> None:
         self.regs.drive(pin, level)
-        port = pin // 16
+        self._refresh_idr(pin // 16)
+        self.event(sc.EV_PIN, bytes((pin // 16,)))
+
+    def _refresh_idr(self, port: int) -> None:
         self.regs.write32(GPIO_BASE + port * GPIO_STRIDE + GPIO_IDR,
                           pin_names.input_register(self.regs, port, self.jumpers))
-        self.event(sc.EV_PIN, bytes((port,)))
 
     def set_adc(self, pin_or_channel: str | int, value: int) -> None:
         ch = pin_or_channel
@@ -291,10 +293,16 @@ class Hardware:
 
     def core_stopped(self) -> None:
         """The core is gone: its events fd is about to be closed (its number
-        may be reused at once), and its timers stop."""
+        may be reused at once), and its timers stop.  Before the next
+        session starts, the board's soft reset powers the accelerometer
+        down (ports/stm32/main.c calls accel_init at every boot: MMA_AVDD an
+        output, low); a power-on resets every pin anyway."""
         with self._lock:
             self._events_fd = None
         self._timers.clear()
+        avdd = pin_names.index("MMA_AVDD")
+        self.regs.set_output(avdd, 0)
+        self._refresh_idr(avdd // 16)
 
     def event(self, kind: int, payload: bytes) -> None:
         with self._lock:

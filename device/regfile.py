@@ -29,7 +29,13 @@ GPIO_STRIDE = 0x400
 GPIO_MODER, GPIO_OTYPER, GPIO_PUPDR, GPIO_IDR, GPIO_ODR = 0x00, 0x04, 0x0C, 0x10, 0x14
 PORTS = 9  # A..I
 UID_ADDR = 0x1FFF7A10
+# The RTC's registers are in the backup domain (kept by VBAT across resets,
+# like the RTC's setting), initialised once with the LSE's prescalers.
+RTC_BASE = 0x40002800
+RTC_SIZE = 0x400
+RTC_PRER, RTC_WUTR = 0x10, 0x14
 FLASH_SIZE_ADDR = 0x1FFF7A22
+DBGMCU_IDCODE = 0xE0042000
 
 # Offsets in the private page.
 P_EXT_LEVEL = 0x10   # u16[PORTS]: level the outside world drives on each pin
@@ -38,7 +44,9 @@ P_JUMPERS = 0x50     # u8[32][2]: wired pin pairs (pin index = port*16+pin), 0xF
 P_LED = 0x90         # u8[4]: LED intensity 0..255
 P_ADC = 0xA0         # u16[19]: 12-bit ADC reading of each channel
 P_WATCH = 0xD0       # u16[PORTS]: output pins whose changes the firmware reports
-P_RTC = 0xF0         # i32: seconds the board's RTC runs ahead of the host's clock
+P_RTC = 0xF0         # i64: nanoseconds the board's RTC runs ahead of the host's clock
+P_RTC_WEEKDAY = 0xF8  # u8: days the RTC's weekday runs ahead of the date's (it keeps what is set)
+P_STANDBY = 0xF9     # u8: 1 while the board is in standby (PWR_CSR SBF): the next boot's cause
 MAX_JUMPERS = 32
 ADC_CHANNELS = 19
 
@@ -46,6 +54,11 @@ ADC_CHANNELS = 19
 _GPIO_RESET = {0: (0xA8000000, 0x64000000), 1: (0x00000280, 0x00000100)}  # MODER, PUPDR
 # Internal ADC channels read as a board on a desk: ~25 C, VREFINT 1.21 V, VBAT/2 of 3.3 V.
 _ADC_DEFAULTS = {16: 943, 17: 1501, 18: 2047}
+# The factory calibration in system memory (RM0090 / the F405 datasheet,
+# ports/stm32/adc.c): VREFINT read at VDDA = 3.3 V (what the default channel
+# 17 reads, 1.21 V), the temperature sensor at 30 C and 110 C (0.76 V at
+# 25 C, 2.5 mV/C).
+ADC_CALIBRATION = {0x1FFF7A2A: 1501, 0x1FFF7A2C: 959, 0x1FFF7A2E: 1207}
 
 
 def _offset(addr: int) -> int:
@@ -121,19 +134,28 @@ class RegisterFile(RegisterView):
             self.set_adc(ch, value)
         self.set_jumpers([])
         self.power_on()
+        self.write32(RTC_BASE + RTC_PRER, 0x007F00FF)  # rtc.c RTC_ASYNCH_PREDIV, RTC_SYNCH_PREDIV
+        self.write32(RTC_BASE + RTC_WUTR, 0xFFFF)  # its reset value
 
     def close(self) -> None:
         self.mem.close()
         os.close(self.fd)
 
     def power_on(self) -> None:
-        """MCU registers to their reset values; the outside world is kept."""
+        """MCU registers to their reset values; the outside world and the
+        backup domain (the RTC) are kept."""
+        rtc = _offset(RTC_BASE)
+        backup = self.mem[rtc:rtc + RTC_SIZE]
         self.mem[:MCU_SIZE] = bytes(MCU_SIZE)
+        self.mem[rtc:rtc + RTC_SIZE] = backup
         for port, (moder, pupdr) in _GPIO_RESET.items():
             self.write32(GPIO_BASE + port * GPIO_STRIDE + GPIO_MODER, moder)
             self.write32(GPIO_BASE + port * GPIO_STRIDE + GPIO_PUPDR, pupdr)
         self.mem[_offset(UID_ADDR):_offset(UID_ADDR) + 12] = self.unique_id
         self.write16(FLASH_SIZE_ADDR, 1024)  # KiB
+        self.write32(DBGMCU_IDCODE, 0x10070413)  # REV_ID 0x1007 (revision 2), DEV_ID 0x413: the F405
+        for addr, value in ADC_CALIBRATION.items():
+            self.write16(addr, value)
         self.mem[MCU_SIZE + P_LED:MCU_SIZE + P_LED + 4] = bytes(4)
 
     def write32(self, addr: int, value: int) -> None:
@@ -157,6 +179,16 @@ class RegisterFile(RegisterView):
             levels = levels | (1 << bit) if level else levels & ~(1 << bit)
         self._set16(P_EXT_LEVEL, port, levels)
         self._set16(P_EXT_DRIVEN, port, driven)
+
+    def set_output(self, pin: int, level: int) -> None:
+        """What the firmware does to make `pin` a push-pull output at level."""
+        base = GPIO_BASE + pin // 16 * GPIO_STRIDE
+        bit = pin % 16
+        moder = self.read32(base + GPIO_MODER) & ~(3 << 2 * bit) | 1 << 2 * bit
+        odr = self.read32(base + GPIO_ODR) & ~(1 << bit) | level << bit
+        self.write32(base + GPIO_ODR, odr)
+        self.write32(base + GPIO_OTYPER, self.read32(base + GPIO_OTYPER) & ~(1 << bit))
+        self.write32(base + GPIO_MODER, moder)
 
     def watch(self, pin: int) -> None:
         port, bit = divmod(pin, 16)

@@ -1,6 +1,33 @@
-# Peripheral ids as the stm32 port takes them, and one object per unit.
+# Peripheral ids as the stm32 port takes them, one object per unit, IRQs,
+# and the waits a transfer's line time takes.
 import micropython
+import time
+import fw_side
 from fw_traceback import print_exception
+from micropython import const
+
+_SPIN_US = const(300)  # the end of a wait, timed by polling the clock
+
+
+def wait_until(due):
+    # Until time.ticks_us() reaches `due`, handling the host's events while
+    # more than a millisecond is left; the end is timed to a few us, as a
+    # bus's last bit is: a sleep would overshoot it by a scheduler's tick.
+    while True:
+        left = time.ticks_diff(due, time.ticks_us())
+        if left > 1000 + _SPIN_US:
+            fw_side.idle((left - _SPIN_US) // 1000)
+        elif left > _SPIN_US:
+            time.sleep_us(left - _SPIN_US)
+        elif left > 0:
+            pass
+        else:
+            return
+
+
+def line_time(start, nbits, baud):
+    # Waits until nbits at baud have gone out since `start` (ticks_us).
+    wait_until(time.ticks_add(start, nbits * 1000000 // baud))
 
 
 def unit(kind, id, names, valid):
@@ -35,6 +62,11 @@ class Unmodelled:
 
 def unmodelled(name):
     return type(name, (Unmodelled,), {"_what": name})
+
+
+# Run after each hard IRQ, the heap unlocked again: what a handler changed
+# but could not tell the host (fw_timer.sync).
+after_hard_irq = [None]
 
 
 class Irq:
@@ -73,8 +105,9 @@ class Irq:
             print("uncaught exception in %s" % self.label)
             print_exception(e)
             self.enabled = False
-            return
-        micropython.heap_unlock()
+        else:
+            micropython.heap_unlock()
+        after_hard_irq[0]()
 
     def _run_soft(self, arg):
         # The core's scheduler prints what a scheduled call raises, frames

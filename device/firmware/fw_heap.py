@@ -262,6 +262,16 @@ def used():
     return _stats[1] * _BLOCK
 
 
+def gc_info():
+    # py/gc.c gc_info of the user's heap, as machine.info() prints it: free
+    # and used bytes, 1- and 2-block objects, the largest in blocks.
+    if _atb is None:
+        return gc.mem_free(), gc.mem_alloc(), 0, 0, 0
+    _count(_atb, _base, _blocks, _stats)
+    s = _stats
+    return s[0] * _BLOCK, s[1] * _BLOCK, s[2], s[3], s[4]
+
+
 def dump_info(write):
     # py/gc.c's gc_dump_info: sizes in bytes, then counts in blocks.
     _count(_atb, _base, _blocks, _stats)

@@ -33,16 +33,17 @@ _MODULES = (
     (fw_gc, "collect disable enable isenabled mem_alloc mem_free threshold"),
     (fw_io, "open BytesIO IOBase StringIO"),
     (fw_machine, "ADC CAN DEEPSLEEP_RESET HARD_RESET I2C I2CTarget I2S PWM PWRON_RESET Pin RTC SDCard "
-                 "SOFT_RESET SPI Signal SoftI2C SoftSPI Timer UART WDT WDT_RESET bootloader disable_irq "
-                 "enable_irq freq idle mem16 mem32 mem8 reset reset_cause rng soft_reset time_pulse_us "
-                 "unique_id"),
+                 "SOFT_RESET SPI Signal SoftI2C SoftSPI Timer UART WDT WDT_RESET bootloader deepsleep "
+                 "disable_irq enable_irq freq idle info lightsleep mem16 mem32 mem8 reset reset_cause rng "
+                 "sleep soft_reset time_pulse_us unique_id"),
     (fw_micropython, "RingIO alloc_emergency_exception_buf const heap_lock heap_unlock kbd_intr mem_info "
                      "opt_level qstr_info schedule stack_use"),
     (fw_os, "VfsFat VfsLfs2 chdir dupterm getcwd ilistdir listdir mkdir mount remove rename rmdir sep "
             "stat statvfs sync umount uname unlink urandom"),
     (fw_pyb, "ADC ADCAll Accel CAN DAC ExtInt I2C LCD LED Pin RTC SD SDCard SPI Servo Switch Timer UART "
-             "USB_HID USB_VCP bootloader delay disable_irq elapsed_micros elapsed_millis enable_irq freq "
-             "hard_reset have_cdc main micros millis repl_uart rng sync udelay unique_id wfi"),
+             "USB_HID USB_VCP bootloader delay disable_irq elapsed_micros elapsed_millis enable_irq "
+             "fault_debug freq hard_reset have_cdc hid hid_keyboard hid_mouse info main micros millis "
+             "mount repl_uart rng standby stop sync udelay unique_id usb_mode wfi"),
     (fw_stm, "mem8 mem16 mem32"),  # and the register constants (fw_stm.registers)
     (fw_sys, "argv byteorder exit implementation maxsize modules path platform print_exception ps1 ps2 "
              "stderr stdin stdout version version_info"),

@@ -1,6 +1,7 @@
 # The board's own devices: four LEDs, the USR switch and the MMA7660
 # accelerometer on I2C(1) (ports/stm32/led.c, switch.c, accel.c).
 import fw_i2c
+import fw_machine
 import fw_pins
 import fw_regs
 import fw_time
@@ -22,10 +23,14 @@ def make_leds():
 
 
 def power_on():
-    # led_init and switch_init0 at power-on: LED pins outputs, off.
+    # A power-on or hard reset session's start: led_init and switch_init0
+    # (LED pins outputs, off), accel_init (the accelerometer powered down:
+    # a soft reset does the same, device/hardware.py), and the standby flag.
     for p in _LED_PINS:
         fw_pins.Pin(fw_pins.cpu_name(p), fw_pins.Pin.OUT, value=0)
     fw_pins.Pin("SW", fw_pins.Pin.IN, fw_pins.Pin.PULL_UP)
+    fw_pins.Pin("MMA_AVDD", fw_pins.Pin.OUT, value=0)
+    fw_machine.woke_from_standby()
 
 
 class LED:

@@ -27,6 +27,15 @@ IRQ_FALLING = _FALL
 
 _irqs = {}  # pin index -> _Irq
 _note = bytearray(3)
+_exti = [0]  # EXTI events so far (pin edges, the RTC's wakeup): what ends a light sleep
+
+
+def exti_event():
+    _exti[0] += 1
+
+
+def exti_events():
+    return _exti[0]
 
 
 def cpu_index(name):
@@ -107,6 +116,7 @@ class _Irq(fw_bus.Irq):
         self.level = now
         edge = _RISE if now else _FALL
         if self._trigger & edge & 0x00F00000:
+            exti_event()
             self.fire(edge >> 20 & 3)
 
 
@@ -286,6 +296,7 @@ class ExtInt:
 
     def swint(self):
         if self._irq.enabled:
+            exti_event()
             self._irq.fire()
 
     def __repr__(self):

@@ -2,22 +2,22 @@
 # and the peripheral classes, shared with `machine` where the port shares them.
 __name__ = "pyb"
 
-from fw_adc import ADC
+from fw_adc import ADC, ADCAll
 from fw_bus import unmodelled as _unmodelled
 from fw_i2c import PybI2C as _PybI2C
-from fw_machine import (RTC, bootloader, disable_irq, enable_irq, freq, reset as hard_reset, rng,
-                        unique_id)
+from fw_machine import (RTC, bootloader, deepsleep as standby, disable_irq, enable_irq, freq, info,
+                        lightsleep as stop, reset as hard_reset, rng, unique_id)
 from fw_onboard import Accel, LED, Switch
-from fw_os import sync
+from fw_os import mount, sync
 from fw_pins import ExtInt, Pin
 from fw_spi import PybSPI as _PybSPI
 from fw_time import sleep_ms as delay, sleep_us as udelay, ticks_ms as millis, ticks_us as micros
 from fw_timer import Timer
 from fw_uart import UART
+from fw_usb import hid, hid_keyboard, hid_mouse, usb_mode
 
 I2C = type("I2C", (_PybI2C,), {})
 SPI = type("SPI", (_PybSPI,), {})
-ADCAll = _unmodelled("ADCAll")
 DAC = _unmodelled("DAC")
 CAN = _unmodelled("CAN")
 Servo = _unmodelled("Servo")
@@ -45,6 +45,12 @@ def main(filename, opt=0):
 
 def have_cdc():
     return True
+
+
+def fault_debug(value):
+    # Says what a hard fault does on a board (print its registers and wait,
+    # or reset); vpyb has no hard faults: a crashed core is a hard reset.
+    pass
 
 
 def wfi():

@@ -23,6 +23,8 @@ _P_LED = const(0x90)
 _P_ADC = const(0xA0)
 _P_WATCH = const(0xD0)
 _P_RTC = const(0xF0)
+_P_RTC_WEEKDAY = const(0xF8)
+_P_STANDBY = const(0xF9)
 
 # (base, size) of the modelled MCU regions, as device/regfile.py REGIONS.
 REGIONS = ((0x40000000, 0x80000), (0x50000000, 0x61000), (0x1FFF7000, 0x1000), (0xE0042000, 0x1000))
@@ -32,13 +34,15 @@ _u16 = uctypes.UINT16
 gpio = None  # u32 view of the GPIO ports' registers
 priv8 = None
 priv16 = None
+_rtc_ns = None  # the private page's i64 RTC offset
 
 
 def init(private_addr):
-    global gpio, priv8, priv16
+    global gpio, priv8, priv16, _rtc_ns
     gpio = view(GPIO_BASE, _u32, _PORTS * _STRIDE // 4)
     priv8 = view(private_addr, uctypes.UINT8, 4096)
     priv16 = view(private_addr, _u16, 2048)
+    _rtc_ns = view(private_addr + _P_RTC, uctypes.INT64, 1)
 
 
 def mapped():
@@ -49,6 +53,11 @@ def mapped():
 def view(addr, kind, n):
     # An array view of memory: indexing reads and writes it, allocating nothing.
     return uctypes.struct(addr, {"a": (uctypes.ARRAY | 0, kind | n)}).a
+
+
+def mem16(addr):
+    # A half-word of a modelled region (a calibration value in system memory).
+    return view(addr, _u16, 1)[0]
 
 
 def modelled(addr):
@@ -165,22 +174,38 @@ def adc(channel):
     return priv16[(_P_ADC >> 1) + channel]
 
 
-# Seconds the board's RTC runs ahead of the host's clock: kept in the
-# register file, so it lasts across resets like the RTC's own domain (VBAT).
-_rtc_alone = [0]  # a core without the register file keeps it for its session
+# Nanoseconds the board's RTC runs ahead of the host's clock, and days its
+# weekday runs ahead of its date's: kept in the register file, so they last
+# across resets like the RTC's own domain (VBAT).
+_rtc_alone = [0, 0]  # a core without the register file keeps them for its session
 
 
 def rtc_offset():
-    if priv16 is None:
-        return _rtc_alone[0]
-    v = priv16[_P_RTC >> 1] | priv16[(_P_RTC >> 1) + 1] << 16
-    return v - (1 << 32) if v >> 31 else v
+    return _rtc_alone[0] if _rtc_ns is None else _rtc_ns[0]
 
 
-def set_rtc_offset(v):
-    if priv16 is None:
-        _rtc_alone[0] = v
-        return
-    v &= 0xFFFFFFFF
-    priv16[_P_RTC >> 1] = v & 0xFFFF
-    priv16[(_P_RTC >> 1) + 1] = v >> 16
+def set_rtc_offset(ns):
+    if _rtc_ns is None:
+        _rtc_alone[0] = ns
+    else:
+        _rtc_ns[0] = ns
+
+
+def rtc_weekday():
+    return _rtc_alone[1] if priv8 is None else priv8[_P_RTC_WEEKDAY]
+
+
+def set_rtc_weekday(days):
+    if priv8 is None:
+        _rtc_alone[1] = days
+    else:
+        priv8[_P_RTC_WEEKDAY] = days
+
+
+def standby(v=None):
+    # The standby flag (PWR_CSR SBF): set when the board goes to standby,
+    # read and cleared by the boot that follows.
+    if v is None:
+        return priv8[_P_STANDBY] if priv8 is not None else 0
+    if priv8 is not None:
+        priv8[_P_STANDBY] = v

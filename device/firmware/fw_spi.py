@@ -1,6 +1,7 @@
 # SPI: machine.SPI (hardware), machine.SoftSPI and the legacy pyb.SPI
 # (ports/stm32/machine_spi.c, pyb_spi.c, spi.c).  A bus is named by its SCK
 # pin; the host delivers each transfer to the device whose chip select is low.
+import time
 import fw_bus
 import fw_pins
 import fw_side
@@ -11,8 +12,10 @@ _CLOCK = {1: 84000000, 2: 42000000}
 _head = bytearray(1)
 
 
-def transfer(sck, wbuf, rbuf):
-    # Full duplex: len(wbuf) bytes out, as many in (into rbuf, if given).
+def transfer(sck, baud, wbuf, rbuf):
+    # Full duplex: len(wbuf) bytes out, as many in (into rbuf, if given),
+    # taking the bus's time at baud: 8 clocks a byte.
+    start = time.ticks_us()
     _head[0] = sck
     step = fw_side.MAX_PAYLOAD - 1
     mv = memoryview(wbuf)
@@ -20,6 +23,7 @@ def transfer(sck, wbuf, rbuf):
         r = fw_side.request(fw_side.SPI_XFER, _head, mv[at : at + step])
         if rbuf is not None:
             rbuf[at : at + len(r)] = r
+    fw_bus.line_time(start, 8 * len(mv), baud)
 
 
 def _prescale(bus, baudrate):
@@ -36,22 +40,23 @@ def _setup_pins(pins):
 
 
 class _Methods:
-    # read/readinto/write/write_readinto over transfer() on self._sck.
+    # read/readinto/write/write_readinto over transfer() on self._sck, at
+    # self._rate() bits a second.
     def read(self, nbytes, write=0):
         buf = bytearray(nbytes)
         self.readinto(buf, write)
         return bytes(buf)
 
     def readinto(self, buf, write=0):
-        transfer(self._sck, bytes((write,)) * len(buf), buf)
+        transfer(self._sck, self._rate(), bytes((write,)) * len(buf), buf)
 
     def write(self, buf):
-        transfer(self._sck, buf, None)
+        transfer(self._sck, self._rate(), buf, None)
 
     def write_readinto(self, write_buf, read_buf):
         if len(write_buf) != len(read_buf):
             raise ValueError("buffers must be the same length")
-        transfer(self._sck, write_buf, read_buf)
+        transfer(self._sck, self._rate(), write_buf, read_buf)
 
     def deinit(self):
         pass
@@ -82,6 +87,9 @@ class SPI(_Methods):
         self._bits = bits
         _setup_pins(_PINS[self._id])
 
+    def _rate(self):
+        return self._baud
+
     def __repr__(self):
         return "SPI(%d, baudrate=%d, polarity=%d, phase=%d, bits=%d)" % (
             self._id, self._baud, self._pol, self._pha, self._bits)
@@ -106,6 +114,9 @@ class SoftSPI(_Methods):
         fw_pins.Pin(fw_pins.cpu_name(self._pins[1]), fw_pins.Pin.OUT, value=0)
         fw_pins.Pin(fw_pins.cpu_name(self._pins[2]), fw_pins.Pin.IN)
 
+    def _rate(self):
+        return self._baud
+
     def __repr__(self):
         n = fw_pins.cpu_name
         return "SoftSPI(baudrate=%d, polarity=%d, phase=%d, sck=%s, mosi=%s, miso=%s)" % (
@@ -125,6 +136,7 @@ class PybSPI(_Methods):
         self._id = fw_bus.unit("SPI", bus, _NAMES, (1, 2))
         self._sck = _PINS[self._id][0]
         self._mode = -1
+        self._presc = _prescale(self._id, baudrate)
         if mode != -1:
             self.init(mode, baudrate, **kw)
 
@@ -148,11 +160,11 @@ class PybSPI(_Methods):
         return bytes((data,)) if isinstance(data, int) else data
 
     def send(self, send, *, timeout=5000):
-        transfer(self._sck, self._data(send, timeout), None)
+        transfer(self._sck, self._rate(), self._data(send, timeout), None)
 
     def recv(self, recv, *, timeout=5000):
         buf = bytearray(recv) if isinstance(recv, int) else recv
-        transfer(self._sck, self._data(b"\x00" * len(buf), timeout), buf)
+        transfer(self._sck, self._rate(), self._data(b"\x00" * len(buf), timeout), buf)
         return bytes(buf) if isinstance(recv, int) else buf
 
     def send_recv(self, send, recv=None, *, timeout=5000):
@@ -160,8 +172,11 @@ class PybSPI(_Methods):
         buf = bytearray(len(data)) if recv is None else recv
         if len(buf) != len(data):
             raise ValueError("recv must be same length as send")
-        transfer(self._sck, data, buf)
+        transfer(self._sck, self._rate(), data, buf)
         return bytes(buf) if recv is None else recv
+
+    def _rate(self):
+        return _CLOCK[self._id] // self._presc
 
     def __repr__(self):
         if self._mode == -1:

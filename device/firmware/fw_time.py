@@ -56,11 +56,11 @@ def ticks_diff(end, start):
 
 def time():
     # Whole seconds since 2000-01-01, as the board's RTC counts.
-    return _time.time_ns() // 1000000000 - _EPOCH_OFFSET + rtc_offset()
+    return (_time.time_ns() + rtc_offset()) // 1000000000 - _EPOCH_OFFSET
 
 
 def time_ns():
-    return _time.time_ns() + (rtc_offset() - _EPOCH_OFFSET) * 1000000000
+    return _time.time_ns() + rtc_offset() - _EPOCH_OFFSET * 1000000000
 
 
 def gmtime(secs=None):

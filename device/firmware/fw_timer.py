@@ -1,32 +1,73 @@
 # Timers: pyb.Timer (the MCU's 14 timers, callbacks are hard IRQs) and the
 # software machine.Timer (ports/stm32/timer.c, extmod/machine_timer.c).  The
 # host keeps time and sends a tick event per period.
+import array
+import micropython
 import time
 import fw_bus
 import fw_side
 from micropython import const
 
 _SOFT_SLOTS = const(16)  # slots 1..14: pyb timers; 16..31: machine.Timer
+RTC_SLOT = const(15)  # the RTC's wakeup timer
+_NSLOTS = const(32)
 _head = bytearray(6)
-_slots = [None] * 32
+_slots = [None] * _NSLOTS
 _units = {}
+# What the host should tick each slot at (us, 0: off), and the slots it has
+# not been told of yet.  A callback (a hard IRQ, the heap locked) that stops
+# or starts a timer can't make a request: it sets these, and the host hears
+# once the IRQ is over.
+_want = array.array("I", [0] * _NSLOTS)
+_oneshot = bytearray(_NSLOTS)
+_dirty = bytearray(_NSLOTS)
+
+
+def _heap_locked():
+    micropython.heap_lock()
+    return micropython.heap_unlock() > 0
 
 
 def _arm(slot, period_us, oneshot):
+    _want[slot] = period_us
+    _oneshot[slot] = oneshot
+    _dirty[slot] = 1
+    sync()
+
+
+def sync():
+    # Tells the host of every timer changed since, unless the heap is locked.
+    if _heap_locked():
+        return
     h = _head
-    h[0] = slot
-    h[1] = oneshot
-    h[2:6] = period_us.to_bytes(4, "little")
-    fw_side.request(fw_side.TIMER_SET, h)
+    for slot in range(_NSLOTS):
+        if _dirty[slot]:
+            _dirty[slot] = 0
+            us = _want[slot]
+            h[0] = slot
+            h[1] = _oneshot[slot]
+            h[2] = us & 0xFF
+            h[3] = us >> 8 & 0xFF
+            h[4] = us >> 16 & 0xFF
+            h[5] = us >> 24
+            fw_side.request(fw_side.TIMER_SET, h)
+
+
+def run_every(slot, obj, period_us):
+    # obj._tick() every period_us from now on (0: never again).
+    _slots[slot] = obj if period_us else None
+    _arm(slot, period_us, 0)
 
 
 def _on_tick(payload):
     t = _slots[payload[0]]
     if t is not None:
         t._tick()
+    sync()
 
 
 fw_side.handlers[fw_side.EV_TIMER] = _on_tick
+fw_bus.after_hard_irq[0] = sync
 
 
 def reset():
@@ -42,6 +83,11 @@ def _source_freq(n):
     return 168000000 if n in (1, 8, 9, 10, 11) else 84000000
 
 
+def period_ns(t):
+    # The time between two updates of a pyb.Timer.
+    return (t._presc + 1) * (t._period + 1) * 1000000000 // _source_freq(t._id)
+
+
 class Timer:
     # pyb.Timer
     UP = 0
@@ -52,6 +98,7 @@ class Timer:
     BRK_HIGH = 2
 
     _cb = None
+    _irq = None
 
     def __new__(cls, id, *args, **kw):
         return fw_bus.single(cls, _units, fw_bus.unit("Timer", id, (), range(1, 15)))
@@ -102,14 +149,19 @@ class Timer:
         self.callback(None)
 
     def _period_us(self):
-        return (self._presc + 1) * (self._period + 1) * 1000000 // _source_freq(self._id)
+        return period_ns(self) // 1000
 
     def callback(self, fn):
+        # Allocates nothing once the timer has had a callback: a callback
+        # may set another, or None (timer.c).
         if fn is not None and not callable(fn):
             raise ValueError("callback must be None or a callable object")
         self._cb = fn
         if fn is not None:
-            self._irq = fw_bus.Irq(fn, 1, True, self, "Timer %d interrupt handler" % self._id)
+            if self._irq is None:
+                self._irq = fw_bus.Irq(fn, 1, True, self, "Timer %d interrupt handler" % self._id)
+            self._irq.handler = fn
+            self._irq.enabled = True
         _slots[self._id] = self if fn is not None else None
         _arm(self._id, self._period_us() if fn is not None and self._on else 0, 0)
 
@@ -139,11 +191,13 @@ class Timer:
         self._period = value
 
     def counter(self, value=None):
-        tick_us = (self._presc + 1) * 1000000 / _source_freq(self._id)
+        # In integers: a callback may read it (no float on the heap).
+        src = _source_freq(self._id)
+        div = (self._presc + 1) * 1000000
         if value is not None:
-            self._start = time.ticks_add(time.ticks_us(), -int(value * tick_us))
+            self._start = time.ticks_add(time.ticks_us(), -(value * div // src))
             return
-        return int(time.ticks_diff(time.ticks_us(), self._start) / tick_us) % (self._period + 1)
+        return time.ticks_diff(time.ticks_us(), self._start) * src // div % (self._period + 1)
 
     def source_freq(self):
         return _source_freq(self._id)

@@ -189,9 +189,7 @@ class UART:
             fw_side.request(fw_side.UART_WRITE, _head[:1], mv[at : at + fw_side.MAX_PAYLOAD - 1])
         # The line takes its time: start, data, parity and stop bits per char.
         bits = 1 + self._bits + (self._parity is not None) + self._stop
-        left = len(mv) * bits * 1000000 // self._baud - time.ticks_diff(time.ticks_us(), start)
-        if left > 0:
-            fw_side.wait_us(left)
+        fw_bus.line_time(start, len(mv) * bits, self._baud)
         return len(mv)
 
     def writechar(self, c):
