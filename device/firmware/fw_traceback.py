@@ -32,8 +32,7 @@ def learn(rom):
     # source file of the same name (device/romfs.py).
     import builtins  # the core's: the firmware's is made later
 
-    for name in dir(builtins):
-        t = getattr(builtins, name)
+    for t in builtins.__dict__.values():
         if isinstance(t, type) and issubclass(t, BaseException):
             _native_types.append(t)
             _natives.append(id(t))
