@@ -152,7 +152,9 @@ def _crawl_check(o, t, label, deep, forbidden, base):
         if name in ("socket", "_thread", "termios", "ffi") or hasattr(o, "system") or hasattr(o, "VfsPosix"):
             return "module " + name
         return None
-    if t.__name__ in ("FileIO", "TextIOWrapper"):
+    if t.__name__ in ("FileIO", "TextIOWrapper") and not hasattr(o, "__dict__"):
+        # (The board's sys.stdin... print as the board's do, but they are
+        # the firmware's instances: their attributes are walked instead.)
         fd = repr(o)[:-1].split(" ")[-1]  # a host file shows its fd, a /flash one its address
         if fd.isdigit() and len(fd) < 6:
             return "a file on an fd: " + repr(o)

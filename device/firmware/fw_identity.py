@@ -1,6 +1,9 @@
 # Who the board says it is (pyboard-facts.md section 1), built from the
 # version of the MicroPython core actually running.
 import sys
+from array import array
+from collections import namedtuple
+from fw_heap import _set_word as set_word, _word as word
 
 _real_impl = sys.implementation
 _v = _real_impl.version
@@ -12,35 +15,42 @@ BANNER = "MicroPython %s on %s; %s\nType \"help()\" for more information.\n" % (
 VERSION = "%s on %s" % (TAG, _DATE)
 
 
-class AttrTuple:
-    # Looks like the core's attrtuple: a tuple with named fields.
-    def __init__(self, names, values):
-        self._names = names
-        self._values = values
-        for n, v in zip(names, values):
-            setattr(self, n, v)
-
-    def __getitem__(self, i):
-        return self._values[i]
-
-    def __len__(self):
-        return len(self._values)
-
-    def __iter__(self):
-        return iter(self._values)
-
-    def __repr__(self):
-        return "(" + ", ".join("%s=%r" % nv for nv in zip(self._names, self._values)) + ")"
+class _Names:
+    pass
 
 
-uname = AttrTuple(
+def _attrtuple(names, values):
+    # The core's attrtuple (py/objattrtuple.c), which os.uname() and
+    # sys.implementation are on the board: a tuple to "%s" % u and
+    # iteration, printed as (name=value, ...), with u.name.  The core makes
+    # them only in C: here a new tuple (mp_obj_tuple_t: type, len, items)
+    # one item longer becomes one, taking the type of the core's own
+    # sys.implementation and, after its items, the address of its field
+    # names as qstr numbers (an array the tuple's block keeps alive).
+    for name in names:
+        setattr(_Names, name, None)  # interns the names
+    impl = _real_impl
+    if (word(id(impl), 0) != id(type(impl)) or word(id(impl), 1) != len(impl)
+            or any(id(k) & 7 != 2 for k in _Names.__dict__)):  # qstr objects of MICROPY_OBJ_REPR_A
+        # Not this core's layout: a namedtuple is alike but for its type.
+        return namedtuple("", names)(*values)
+    fields = array("Q", (id(k) >> 3 for name in names for k in _Names.__dict__ if k == name))
+    t = tuple(list(values) + [None])
+    n = len(names)
+    set_word(id(t), 0, word(id(impl), 0))
+    set_word(id(t), 1, n)
+    set_word(id(t), 2 + n, word(id(fields), 3))  # mp_obj_array_t: base, typecode, len, items
+    return t
+
+
+uname = _attrtuple(
     ("sysname", "nodename", "release", "version", "machine"),
     ("pyboard", "pyboard", RELEASE, VERSION, MACHINE),
 )
 
 # _mpy is the core's own: native code on this board is the host's arch.
-implementation = AttrTuple(
+implementation = _attrtuple(
     ("name", "version", "_machine", "_mpy", "_build"),
     ("micropython", _v, MACHINE, _real_impl._mpy, "PYBV11"),
 )
-del sys, _real_impl  # the core's sys holds the console's files
+del sys, _real_impl, _Names  # the core's sys holds the console's files

@@ -177,9 +177,7 @@ def _wait_go(go, head, board):
 def _install_modules(board, core_builtins):
     # Returns the board's builtins dict.
     fw_micropython._console = board.con
-    fw_sys.stdin = fw_console.TextIn(board.con)
-    fw_sys.stdout = fw_console.TextOut(board.con)
-    fw_sys.stderr = fw_sys.stdout
+    fw_sys.stdin, fw_sys.stdout, fw_sys.stderr = fw_console.stdio(board.con)
     fw_io.open = fw_imports.make_open(core_builtins.open)
     fw_traceback.learn(board.rom)
     replaced = fw_modules.make(fw_builtins)

@@ -23,6 +23,7 @@ def sleep(secs):
 # power-on; without one, `_origin` is the power-on on the host's clock.
 _MASK = const(0x3FFFFFFF)
 _HALF = const(0x20000000)
+_WORD = const(0x80000000)  # a 32-bit port's mp_int_t
 _CPU_MHZ = const(168)  # ticks_cpu counts at the STM32F405's clock (DWT->CYCCNT)
 _origin = [0]  # microseconds
 
@@ -45,7 +46,11 @@ def ticks_cpu():
 
 
 def ticks_add(ticks, delta):
-    if not -_HALF <= delta < _HALF:
+    # extmod/modtime.c: a delta ticks_diff can't give back (|delta| >=
+    # half the period) overflows; delta is a machine word there first.
+    if not -_HALF < delta < _HALF:
+        if not -_WORD <= delta < _WORD:
+            raise OverflowError("overflow converting long int to machine word")
         raise OverflowError("ticks interval overflow")
     return (ticks + delta) & _MASK
 

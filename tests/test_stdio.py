@@ -1,0 +1,162 @@
+"""The board's stdio as a PYBv1.1's (shared/runtime/sys_stdio_mphal.c): text
+out is cooked (each \\n leaves as \\r\\n), sys.stdout.buffer writes bytes as
+given whatever buffer holds them, input comes as it was typed (sys.stdin
+reads \\r as \\n), and the objects are the board's TextIOWrapper and FileIO.
+Through a real board: raw REPL runs fed with input on the wire, and
+mpremote's mount, whose protocol is binary both ways."""
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from conftest import mpremote
+from vpyb.protocol.raw_repl import RawRepl
+
+_GO = b"\x06"  # what the code prints once it is reading
+
+
+def run(port: str, code: str, data: bytes = b"") -> tuple[bytes, bytes]:
+    """Runs code at the raw REPL; once it prints _GO, `data` is typed.
+    Returns the raw bytes it wrote (after _GO) and its error text."""
+    with RawRepl(port) as rr:
+        rr.enter()
+        sent = []
+
+        def feed(chunk: bytes) -> None:
+            if not sent and _GO in chunk:
+                rr.serial.write(data)
+                sent.append(True)
+
+        out, err = rr.exec_raw("import sys\nsys.stdout.buffer.write(%r)\n%s" % (_GO, code), feed)
+    assert out[:1] == _GO, (out, err)
+    return out[1:], err
+
+
+def values(port: str, expression: str, data: bytes = b""):
+    out, err = run(port, "print(repr(%s))" % expression, data)
+    assert not err, err.decode()
+    return ast.literal_eval(out.decode())
+
+
+def test_binary_output_is_written_as_given_whatever_holds_it(board):
+    out, err = run(board.port, (
+        "from array import array\n"
+        "w = sys.stdout.buffer.write\n"
+        "n = (w(b'a\\nb'), w(bytearray(b'c\\nd'), 2), w(memoryview(b'\\r\\ne\\n')[1:]),"
+        " w(array('B', b'f\\ng\\n'), 1, 2), w(array('H', [0x0A0D])), w('h\\n'))\n"
+        "print(n)\n"))
+    assert not err, err.decode()
+    assert out == b"a\nbc\n\ne\n\ng\r\nh\n(3, 2, 3, 2, 2, 2)\r\n"
+
+
+def test_text_output_is_cooked_and_counts_bytes(board):
+    out, err = run(board.port, (
+        "n = sys.stdout.write('\\u00e9\\n'), sys.stdout.write(b'x\\n'), sys.stderr.write('y\\n')\n"
+        "print(n, end='\\n\\n')\n"
+        "print('z', file=sys.stdout)\n"
+        "print('b', file=sys.stdout.buffer)\n"
+        "raise ValueError('line\\nbreak')\n"))
+    assert out == "\u00e9\r\nx\r\ny\r\n(3, 2, 2)\r\n\r\nz\r\nb\n".encode()
+    assert err == (b'Traceback (most recent call last):\r\n  File "<stdin>", line 7, in <module>\r\n'
+                   b"ValueError: line\r\nbreak\r\n")
+
+
+def test_input_reads_bytes_into_any_buffer_and_text_reads_cr_as_lf(board):
+    code = ("from array import array\n"
+            "a = array('H', [0, 0])\n"
+            "b = bytearray(5)\n"
+            "print(repr((sys.stdin.buffer.readinto(a), list(a), sys.stdin.readinto(b, 3), bytes(b),"
+            " sys.stdin.read(3), sys.stdin.buffer.read(3), sys.stdin.readline(),"
+            " sys.stdin.buffer.readline())))\n")
+    out, err = run(board.port, code, b"\x01\x02\x05\x04" + b"a\rb" + b"c\rd" + b"e\rf" + b"gh\rij\n")
+    assert not err, err.decode()
+    assert ast.literal_eval(out.decode()) == (
+        4, [0x0201, 0x0405], 3, b"a\nb\x00\x00", "c\nd", b"e\rf", "gh\n", b"ij\n")
+
+
+def test_stdio_reads_and_writes_without_allocating(board):
+    # As mpremote's mount does, with the heap locked (an IRQ handler's case).
+    out, err = run(board.port, (
+        "import micropython\n"
+        "def f(b):\n"
+        "    micropython.heap_lock()\n"
+        "    try:\n"
+        "        n1 = sys.stdin.buffer.readinto(b, 2)\n"
+        "        n2 = sys.stdin.readinto(b, 2)\n"
+        "        w1 = sys.stdout.buffer.write(b, 1)\n"
+        "        w2 = sys.stdout.buffer.write(b, 1, 1)\n"
+        "        w3 = sys.stdout.write(b)\n"
+        "    finally:\n"
+        "        micropython.heap_unlock()\n"
+        "    print((n1, n2), (w1, w2, w3))\n"
+        "f(bytearray(2))\n"), b"\n\nx\r")
+    assert not err, err.decode()
+    assert out == b"x\n" + b"x\r\n" + b"(2, 2) (1, 1, 2)\r\n"
+
+
+def test_the_stdio_objects_are_the_boards(board):
+    assert values(board.port, "(repr(sys.stdin), repr(sys.stdout), repr(sys.stderr), repr(sys.stdin.buffer),"
+                              " repr(type(sys.stdout)), repr(type(sys.stdin.buffer)),"
+                              " sys.stdin.buffer is sys.stdout.buffer)") == (
+        "<io.TextIOWrapper 0>", "<io.TextIOWrapper 1>", "<io.TextIOWrapper 2>", "<io.FileIO 0>",
+        "<class 'TextIOWrapper'>", "<class 'FileIO'>", True)
+    # Each text stream refuses the other direction, as the board's do, and
+    # nothing reads into a buffer that can't be written.
+    for code, error in (("sys.stdin.write('x')", b"OSError: [Errno 1] EPERM"),
+                        ("print('x', file=sys.stdin)", b"OSError: [Errno 1] EPERM"),
+                        ("sys.stdout.read(1)", b"OSError: [Errno 1] EPERM"),
+                        ("sys.stderr.readline()", b"OSError: [Errno 1] EPERM"),
+                        ("sys.stdin.buffer.readinto(b'ab')", b"TypeError: object with buffer protocol required"),
+                        ("sys.stdin.readinto(memoryview(b'ab'))", b"TypeError: object with buffer protocol required")):
+        out, err = run(board.port, code)
+        assert err.endswith(error + b"\r\n"), (code, err)
+
+
+def test_a_mount_gets_binary_files_whole_and_survives_a_remove(board, tmp_path):
+    # mpremote's mount protocol: command bytes (0x0A is one) and file data
+    # go through sys.stdout.buffer; a \r added to either breaks it.
+    (tmp_path / "gone.txt").write_text("x")
+    blob = bytes(range(256)) * 8
+    out = mpremote(board.port, "mount", str(tmp_path), "exec",
+                   "import os\n"
+                   "with open('blob.bin', 'wb') as f:\n"
+                   "    f.write(%r)\n"
+                   "os.remove('gone.txt')\n"
+                   "print(open('blob.bin', 'rb').read() == %r, os.listdir())" % (blob, blob),
+                   timeout=120).stdout
+    assert "True ['blob.bin']" in out.splitlines(), out  # (mpremote's own line may come after)
+    assert (tmp_path / "blob.bin").read_bytes() == blob
+    assert not (tmp_path / "gone.txt").exists()
+
+
+def test_uname_and_implementation_are_attrtuples(board):
+    # extmod/modos.c and py/modsys.c make them in C: a tuple to % and
+    # iteration, printed with its field names, each readable by name.
+    got = values(board.port, "[(repr(u), repr(type(u)), isinstance(u, tuple), ('%s ' * len(u)) % u, u[-1], "
+                             "tuple(u)) for u in (__import__('os').uname(), sys.implementation)] + "
+                             "[__import__('os').uname().machine, sys.implementation._machine]")
+    uname, impl, machine, impl_machine = got
+    assert uname[0].startswith("(sysname='pyboard', nodename='pyboard', release='")
+    assert uname[0].endswith(", machine='PYBv1.1 with STM32F405RG')")
+    assert uname[1:3] == ("<class 'tuple'>", False)
+    assert uname[3] == "".join(v + " " for v in uname[5]) and uname[4] == machine == impl_machine
+    assert impl[0].startswith("(name='micropython', version=(") and impl[0].endswith(", _build='PYBV11')")
+    assert impl[1:3] == ("<class 'tuple'>", False)
+
+
+@pytest.mark.parametrize("delta, result", [
+    (2**29 - 1, "ok"), (-(2**29 - 1), "ok"),
+    (2**29, "ticks interval overflow"), (-(2**29), "ticks interval overflow"),
+    (2**31, "overflow converting long int to machine word"),
+])
+def test_ticks_add_takes_what_ticks_diff_can_give_back(board, delta, result):
+    # extmod/modtime.c with a 2**30 period: |delta| < 2**29.
+    out, err = run(board.port, (
+        "import time\n"
+        "t = time.ticks_add(5, %d)\n"
+        "print(time.ticks_diff(t, 5) == %d and time.ticks_diff(5, t) == -%d)\n" % (delta, delta, delta)))
+    if result == "ok":
+        assert (out, err) == (b"True\r\n", b"")
+    else:
+        assert err.endswith(("OverflowError: %s\r\n" % result).encode())
