@@ -167,14 +167,16 @@ def _into_pid_namespace() -> None:
     # the host knows, and ends as the core ends; the host stops it with
     # SIGTERM, which it passes on as SIGKILL, so the core is reaped here and
     # never left a zombie for the system's init.
-    child = 0
-    signal.signal(signal.SIGTERM, lambda *_: child and os.kill(child, signal.SIGKILL))
+    # SIGTERM waits, blocked, until the child's pid is known to pass it on.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
     child = os.fork()
     if child == 0:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
         LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         LIBC.prctl(PR_SET_NAME, b"vpyb-confined", 0, 0, 0)  # ps: the parent stays vpyb-core
         return
+    signal.signal(signal.SIGTERM, lambda *_: os.kill(child, signal.SIGKILL))
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the tty's Ctrl-C is the core's
     os.closerange(0, 1024)  # the pty and side channel hang up when the core dies
     _, status = os.waitpid(child, 0)

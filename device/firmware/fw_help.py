@@ -1,4 +1,4 @@
-# help(): the stm32 port's text (ports/stm32/help.c, as a PYBv1.1 prints it),
+# help(): what the board's objects and keys are (the port's help.c covers the same),
 # help('modules') listing the modules this board offers in the core's
 # layout (py/builtinhelp.c: sorted, column by column, 4 columns of 18),
 # and help(obj) the core's own.
@@ -11,48 +11,26 @@ _WIDTH = const(18)
 # onewire and lcd160cr, which vpyb lacks).
 _FROZEN = ("asyncio/__init__", "asyncio/core", "asyncio/event", "asyncio/funcs", "asyncio/lock",
            "asyncio/stream", "uasyncio")
+# Our own words for what the board's help() covers (its text is the port's
+# prose, ports/stm32/help.c, so it is not reproduced): the board's objects,
+# its pin names, the REPL's control keys.
 _TEXT = (
-    b"Welcome to MicroPython!\n"
+    b"MicroPython on a virtual PYBv1.1 (vpyb)\n"
     b"\n"
-    b"For online docs please visit http://docs.micropython.org/\n"
+    b"The board's objects, in module pyb:\n"
+    b"  LED(1..4): on(), off(), toggle(), intensity()   Switch(): (), callback(f)\n"
+    b"  Pin('X1'), Pin('X1', Pin.OUT): value(), high(), low(), init(), irq()\n"
+    b"  ExtInt(pin, mode, pull, callback)   ADC(pin): read(), read_timed(buf, freq)\n"
+    b"  DAC(port)   Servo(1..4)   RTC(): datetime()   Accel(): x(), y(), z(), tilt()\n"
+    b"  I2C(n), SPI(n), UART(n), Timer(n)   delay(ms), millis(), rng(), info()\n"
     b"\n"
-    b"Quick overview of commands for the board:\n"
-    b"  pyb.info()    -- print some general information\n"
-    b"  pyb.delay(n)  -- wait for n milliseconds\n"
-    b"  pyb.millis()  -- get number of milliseconds since hard reset\n"
-    b"  pyb.Switch()  -- create a switch object\n"
-    b"                   Switch methods: (), callback(f)\n"
-    b"  pyb.LED(n)    -- create an LED object for LED n (n=1,2,3,4)\n"
-    b"                   LED methods: on(), off(), toggle(), intensity(<n>)\n"
-    b"  pyb.Pin(pin)  -- get a pin, eg pyb.Pin('X1')\n"
-    b"  pyb.Pin(pin, m, [p]) -- get a pin and configure it for IO mode m, pull mode p\n"
-    b"                   Pin methods: init(..), value([v]), high(), low()\n"
-    b"  pyb.ExtInt(pin, m, p, callback) -- create an external interrupt object\n"
-    b"  pyb.ADC(pin)  -- make an analog object from a pin\n"
-    b"                   ADC methods: read(), read_timed(buf, freq)\n"
-    b"  pyb.DAC(port) -- make a DAC object\n"
-    b"                   DAC methods: triangle(freq), write(n), write_timed(buf, freq)\n"
-    b"  pyb.RTC()     -- make an RTC object; methods: datetime([val])\n"
-    b"  pyb.rng()     -- get a 30-bit hardware random number\n"
-    b"  pyb.Servo(n)  -- create Servo object for servo n (n=1,2,3,4)\n"
-    b"                   Servo methods: calibration(..), angle([x, [t]]), speed([x, [t]])\n"
-    b"  pyb.Accel()   -- create an Accelerometer object\n"
-    b"                   Accelerometer methods: x(), y(), z(), tilt(), filtered_xyz()\n"
+    b"Pin names: X1-X12, X17-X22, Y1-Y12, or the MCU's (A0, B6...)\n"
     b"\n"
-    b"Pins are numbered X1-X12, X17-X22, Y1-Y12, or by their MCU name\n"
-    b"Pin IO modes are: pyb.Pin.IN, pyb.Pin.OUT, pyb.Pin.OPEN_DRAIN\n"
-    b"Pin pull modes are: None, pyb.Pin.PULL_UP, pyb.Pin.PULL_DOWN\n"
-    b"Additional serial bus objects: pyb.I2C(n), pyb.SPI(n), pyb.UART(n)\n"
+    b"Keys at the prompt:\n"
+    b"  Ctrl-A  raw REPL        Ctrl-B  normal REPL     Ctrl-C  interrupt\n"
+    b"  Ctrl-D  soft reset      Ctrl-E  paste mode\n"
     b"\n"
-    b"Control commands:\n"
-    b"  CTRL-A        -- on a blank line, enter raw REPL mode\n"
-    b"  CTRL-B        -- on a blank line, enter normal REPL mode\n"
-    b"  CTRL-C        -- interrupt a running program\n"
-    b"  CTRL-D        -- on a blank line, do a soft reset of the board\n"
-    b"  CTRL-E        -- on a blank line, enter paste mode\n"
-    b"\n"
-    b"For further help on a specific object, type help(obj)\n"
-    b"For a list of available modules, type help('modules')\n"
+    b"help(obj) describes an object, help('modules') lists the modules.\n"
 )
 
 
