@@ -160,3 +160,27 @@ def test_ticks_add_takes_what_ticks_diff_can_give_back(board, delta, result):
         assert (out, err) == (b"True\r\n", b"")
     else:
         assert err.endswith(("OverflowError: %s\r\n" % result).encode())
+
+
+def test_os_stat_dates_the_cores_filesystems_by_the_board_and_leaves_others_alone(board):
+    # /flash (FAT) is dated by the board's clock, since 2000; a filesystem
+    # of the user's (or mpremote's mount) returns what its stat() says, as
+    # extmod/vfs.c passes it on (upstream extmod/vfs_basic's (1,) included).
+    out, err = run(board.port, (
+        "import os, time\n"
+        "class Fs:\n"
+        "    def mount(self, readonly, mkfs): pass\n"
+        "    def chdir(self, path): pass\n"
+        "    def stat(self, path):\n"
+        "        return (1,) if path == '/one' else (0x8000, 0, 0, 0, 0, 0, 0, 5, 6, 7)\n"
+        "open('/flash/t.txt', 'w').close()\n"
+        "os.chdir('/')\n"
+        "flash = os.stat('/flash/t.txt')[8], os.stat('flash/t.txt')[8], time.time()\n"
+        "os.mount(Fs(), '/u')\n"
+        "mine = os.stat('/u/one'), os.stat('/u/ten')\n"
+        "os.chdir('/u')\n"
+        "print(repr((flash, mine, os.stat('ten'))))\n"))
+    assert not err, err.decode()
+    (absolute, relative, now), (one, ten), ten_relative = ast.literal_eval(out.decode())
+    assert absolute == relative and now - 2 <= absolute <= now
+    assert one == (1,) and ten == ten_relative == (0x8000, 0, 0, 0, 0, 0, 0, 5, 6, 7)

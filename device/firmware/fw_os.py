@@ -34,12 +34,32 @@ def stat(path):
     # The core's FAT and littlefs date files by its own clock, in seconds
     # since 1970 (the unix port's epoch); the board's are the RTC's, since
     # 2000 (ports/stm32 counts from MICROPY_EPOCH 2000).  The two clocks
-    # differ by a fixed amount: the epochs and the RTC's setting.
+    # differ by a fixed amount: the epochs and the RTC's setting.  Another
+    # filesystem's (a user's VFS object, mpremote's mount) is its own, as
+    # on the board.
     st = _stat(path)
-    if not st[8]:
-        return st  # no date (a mount point, a ROM file)
+    if len(st) != 10 or not st[8] or not _on_core_fs(path):
+        return st  # no date (a mount point, a ROM file), or not the core's
     shift = (_board_ns() - _core_ns() + 500000000) // 1000000000
     return st[:7] + (st[7] + shift, st[8] + shift, st[9] + shift)
+
+
+def _on_core_fs(path):
+    # Whether path is on a VfsFat or VfsLfs2, found as extmod/vfs.c's
+    # mp_vfs_lookup_path finds it: on the first mount point it is under
+    # ("/" takes any); a relative path on the current directory's, unless
+    # that is the root.
+    if path[:1] != "/":
+        try:
+            cwd = getcwd()
+        except Exception:
+            return False  # a user's filesystem without getcwd (the core's have one)
+        path = "/" + path if cwd == "/" else cwd
+    for fs, point in mount():
+        n = len(point)
+        if n == 1 or path[:n] == point and path[n : n + 1] in ("", "/"):
+            return type(fs) is VfsFat or type(fs) is VfsLfs2
+    return False
 
 
 def uname():
