@@ -184,3 +184,26 @@ def test_os_stat_dates_the_cores_filesystems_by_the_board_and_leaves_others_alon
     (absolute, relative, now), (one, ten), ten_relative = ast.literal_eval(out.decode())
     assert absolute == relative and now - 2 <= absolute <= now
     assert one == (1,) and ten == ten_relative == (0x8000, 0, 0, 0, 0, 0, 0, 5, 6, 7)
+
+
+def test_deep_recursion_runs_out_of_stack_before_heap(board):
+    # Upstream stress/recursive_iternext: nested iterators evaluated by
+    # tuple() recurse in C; on a PYBv1.1 its 15,360-byte stack runs out
+    # (RuntimeError) long before its heap.  So must this core's, whose limit
+    # mem_info() shows.
+    out, err = run(board.port, (
+        "import micropython\n"
+        "micropython.mem_info()\n"
+        "for nest in (enumerate, lambda x: filter(None, x), lambda x: map(max, x, ()), zip):\n"
+        "    x = (1, 2)\n"
+        "    try:\n"
+        "        while True:\n"
+        "            for _ in range(10):\n"
+        "                x = nest(x)\n"
+        "            tuple(x)\n"
+        "    except RuntimeError as e:\n"
+        "        print(e)\n"))
+    assert not err, err.decode()
+    lines = out.decode().splitlines()
+    assert lines[0].endswith(" out of 32776")
+    assert lines[3:] == ["maximum recursion depth exceeded"] * 4

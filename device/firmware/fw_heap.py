@@ -30,7 +30,15 @@ _line = bytearray(11 + _LINE)
 _types = None  # addresses of the types the block map names, as _LETTERS
 _LETTERS = b"TLDSSAAFBM"
 _NTYPES = const(10)
-_stack_limit = 0  # the core's C stack limit, MP_STATE_THREAD(stack_limit)
+# The core's C stack limit (MP_STATE_THREAD(stack_limit)), set at boot to
+# what recursion on a PYBv1.1 reaches: its limit is 15,360 bytes
+# (pyboard-facts.md), this 64-bit core's C frames take about twice a 32-bit
+# board's (the unix port sizes its own 80,000 by sizeof(void *) / 4), and
+# user code starts under ~3 KB of the firmware's frames where the board's C
+# REPL takes ~0.5 KB.  So deep recursion fails with RuntimeError, as on the
+# board, before it fills the board-sized heap.
+_STACK_LIMIT = const(2 * (15360 - 508) + 3072)  # 32,776
+_stack_limit = 0
 
 
 def _area(ctx):
@@ -50,7 +58,8 @@ def _area(ctx):
 def init(ctx, user_pool):
     # ctx: address of the core's mp_state_ctx.
     global _atb, _blocks, _pool, _base, _types, _stack_limit, _plugs
-    _stack_limit = _word(ctx, 1)  # mp_state_thread_t comes first: stack_top, stack_limit
+    _set_word(ctx, 1, _STACK_LIMIT)  # mp_state_thread_t comes first: stack_top, stack_limit
+    _stack_limit = _STACK_LIMIT
     _plugs = [None] * 256
     i, start, length, _pool = _area(ctx)
     _atb = uctypes.bytearray_at(start, length)
