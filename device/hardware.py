@@ -20,7 +20,8 @@ from . import side_channel as sc
 from .models.base import I2CDevice, I2CNack, I2CTimeout, SPIDevice, UARTPeer
 from .models.mma7660 import MMA7660
 from .ratelimit import RateLimitedLog
-from .regfile import GPIO_BASE, GPIO_IDR, GPIO_STRIDE, RegisterFile
+from .regfile import (GPIO_AFR0, GPIO_BASE, GPIO_IDR, GPIO_MODER, GPIO_STRIDE, TIM5_BASE,
+                      RegisterFile)
 
 ENODEV, ETIMEDOUT, EIO = 19, 110, 5
 I2C_BUSES = {1: ("B6", "B7"), 2: ("B10", "B11"), "X": ("B6", "B7"), "Y": ("B10", "B11")}
@@ -204,6 +205,25 @@ class Led:
         return self.intensity > 0
 
 
+class DacOutput:
+    """What a DAC channel drives on its pin (X5, X6)."""
+
+    def __init__(self, hw: "Hardware", channel: int) -> None:
+        self._hw = hw
+        self.channel = channel
+
+    @property
+    def value(self) -> int:
+        """The 12-bit output code (an 8-bit write v reads v << 4)."""
+        return self._hw.regs.dac(self.channel)[0]
+
+    @property
+    def wave(self) -> str | None:
+        """'noise' or 'triangle' while the hardware generates one (DAC_CR
+        WAVE; vpyb keeps the setting, not the wave)."""
+        return {1: "noise", 2: "triangle"}.get(self._hw.regs.dac(self.channel)[1] >> 6 & 3)
+
+
 class Hardware:
     def __init__(self, unique_id: bytes, log: Callable[[str], None]) -> None:
         self.regs = RegisterFile(unique_id)
@@ -269,6 +289,21 @@ class Hardware:
     def _refresh_idr(self, port: int) -> None:
         self.regs.write32(GPIO_BASE + port * GPIO_STRIDE + GPIO_IDR,
                           pin_names.input_register(self.regs, port, self.jumpers))
+
+    def dac(self, channel: int) -> DacOutput:
+        if channel not in (1, 2):
+            raise ValueError(f"DAC({channel}) doesn't exist")
+        return DacOutput(self, channel)
+
+    def servo_pulse_us(self, n: int) -> float | None:
+        """Servo(n)'s pulse width on X1..X4 (TIM5's channel n), or None
+        while the pin is not TIM5's (alternate function 2)."""
+        if n not in (1, 2, 3, 4):
+            raise ValueError(f"Servo({n}) doesn't exist")
+        pin = n - 1  # X1..X4 are A0..A3
+        moder = self.regs.gpio(0, GPIO_MODER) >> 2 * pin & 3
+        afr = self.regs.gpio(0, GPIO_AFR0) >> 4 * pin & 15
+        return self.regs.timer_pulse_us(TIM5_BASE, n) if moder == 2 and afr == 2 else None
 
     def set_adc(self, pin_or_channel: str | int, value: int) -> None:
         ch = pin_or_channel

@@ -27,6 +27,7 @@ FILE_SIZE = MCU_SIZE + PRIVATE_SIZE
 GPIO_BASE = 0x40020000
 GPIO_STRIDE = 0x400
 GPIO_MODER, GPIO_OTYPER, GPIO_PUPDR, GPIO_IDR, GPIO_ODR = 0x00, 0x04, 0x0C, 0x10, 0x14
+GPIO_AFR0 = 0x20
 PORTS = 9  # A..I
 UID_ADDR = 0x1FFF7A10
 # The RTC's registers are in the backup domain (kept by VBAT across resets,
@@ -36,6 +37,8 @@ RTC_SIZE = 0x400
 RTC_PRER, RTC_WUTR = 0x10, 0x14
 FLASH_SIZE_ADDR = 0x1FFF7A22
 DBGMCU_IDCODE = 0xE0042000
+DAC_BASE, DAC_DOR1 = 0x40007400, 0x2C
+TIM5_BASE, TIM_PSC, TIM_CCR1 = 0x40000C00, 0x28, 0x34
 
 # Offsets in the private page.
 P_EXT_LEVEL = 0x10   # u16[PORTS]: level the outside world drives on each pin
@@ -112,6 +115,18 @@ class RegisterView:
 
     def adc(self, channel: int) -> int:
         return self._p16(P_ADC, channel)
+
+    def dac(self, channel: int) -> tuple[int, int]:
+        """DAC channel 1 or 2: its output (DAC_DORx, 12 bits) and its
+        fields of DAC_CR (enable, trigger, wave generation...)."""
+        return (self.read32(DAC_BASE + DAC_DOR1 + 4 * (channel - 1)),
+                self.read32(DAC_BASE) >> 16 * (channel - 1) & 0xFFFF)
+
+    def timer_pulse_us(self, base: int, channel: int) -> float:
+        """A timer channel's PWM pulse width: CCRx ticks of the prescaled
+        clock (TIM_PSC, 84 MHz on APB1's timers)."""
+        ticks = self.read32(base + TIM_CCR1 + 4 * (channel - 1))
+        return ticks * (self.read32(base + TIM_PSC) + 1) / 84
 
 
 class RegisterFile(RegisterView):

@@ -184,7 +184,7 @@ def test_errors_match_the_board(hw_board):
                        ("machine.SPI('Z')", "ValueError: SPI(Z) doesn't exist"),
                        ("machine.Pin('X13')", "ValueError: Pin(X13) doesn't exist"),
                        ("machine.I2C(1).write(b'')", "OSError: I2C operation not supported"),
-                       ("pyb.DAC(1)", "NotImplementedError: DAC is not modelled on the virtual board")):
+                       ("pyb.LCD('X')", "NotImplementedError: LCD is not modelled on the virtual board")):
         with pytest.raises(RemoteError, match=re.escape(text)):
             repl.exec(f"import pyb, machine\n{code}")
     assert repl.eval("repr(machine.Pin('X1'))") == "Pin(Pin.cpu.A0, mode=Pin.IN)"

@@ -3,6 +3,7 @@
 import micropython
 import time
 import fw_side
+from fw_side import heap_locked
 from fw_traceback import print_exception
 from micropython import const
 

@@ -3,13 +3,16 @@
 __name__ = "pyb"
 
 from fw_adc import ADC, ADCAll
+from fw_can import CAN
 from fw_bus import unmodelled as _unmodelled
+from fw_dac import DAC
 from fw_i2c import PybI2C as _PybI2C
 from fw_machine import (RTC, bootloader, deepsleep as standby, disable_irq, enable_irq, freq, info,
                         lightsleep as stop, reset as hard_reset, rng, unique_id)
 from fw_onboard import Accel, LED, Switch
 from fw_os import mount, sync
 from fw_pins import ExtInt, Pin
+from fw_servo import Servo
 from fw_spi import PybSPI as _PybSPI
 from fw_time import sleep_ms as delay, sleep_us as udelay, ticks_ms as millis, ticks_us as micros
 from fw_timer import Timer
@@ -18,9 +21,6 @@ from fw_usb import hid, hid_keyboard, hid_mouse, usb_mode
 
 I2C = type("I2C", (_PybI2C,), {})
 SPI = type("SPI", (_PybSPI,), {})
-DAC = _unmodelled("DAC")
-CAN = _unmodelled("CAN")
-Servo = _unmodelled("Servo")
 LCD = _unmodelled("LCD")
 SD = SDCard = _unmodelled("SDCard")
 USB_HID = _unmodelled("USB_HID")

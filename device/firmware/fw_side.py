@@ -47,6 +47,7 @@ _emv = memoryview(_ebuf)
 _seq = bytearray(1)
 _mode = bytearray(1)
 _draining = bytearray(1)
+_deferred = bytearray(1)  # _run found the heap locked: the watcher's lock is still held
 _poll = select.poll()
 _lock = None
 handlers = [None, None, None, None]  # by event kind: fn(payload memoryview)
@@ -121,17 +122,29 @@ def _read(readinto, mv, n):
         raise OSError(5)  # the host went away
 
 
+def heap_locked():
+    # Without allocating (what code running with the heap locked must not do).
+    micropython.heap_lock()
+    return micropython.heap_unlock() > 0
+
+
 def drain():
     # Handles every event waiting on fd 4 (main thread only).  The scheduled
     # _run can fire between two bytecodes of a drain already under way: it
-    # then leaves the frames to that one.
-    if _draining[0]:
+    # then leaves the frames to that one.  Nothing is handled while the
+    # heap is locked (a hard IRQ's handler, which on a board runs with the
+    # scheduler locked, or user code): handling allocates.  The first drain
+    # after lets the watcher go on.
+    if _draining[0] or heap_locked():
         return
     _draining[0] = 1
     try:
         _drain()
     finally:
         _draining[0] = 0
+    if _deferred[0]:
+        _deferred[0] = 0
+        _lock.release()
 
 
 def _drain():
@@ -150,6 +163,9 @@ def _drain():
 
 
 def _run(_):
+    if heap_locked():
+        _deferred[0] = 1  # the watcher waits for the next drain()
+        return
     try:
         drain()
     finally:

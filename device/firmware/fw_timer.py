@@ -2,7 +2,6 @@
 # software machine.Timer (ports/stm32/timer.c, extmod/machine_timer.c).  The
 # host keeps time and sends a tick event per period.
 import array
-import micropython
 import time
 import fw_bus
 import fw_side
@@ -23,11 +22,6 @@ _oneshot = bytearray(_NSLOTS)
 _dirty = bytearray(_NSLOTS)
 
 
-def _heap_locked():
-    micropython.heap_lock()
-    return micropython.heap_unlock() > 0
-
-
 def _arm(slot, period_us, oneshot):
     _want[slot] = period_us
     _oneshot[slot] = oneshot
@@ -37,7 +31,7 @@ def _arm(slot, period_us, oneshot):
 
 def sync():
     # Tells the host of every timer changed since, unless the heap is locked.
-    if _heap_locked():
+    if fw_bus.heap_locked():
         return
     h = _head
     for slot in range(_NSLOTS):
