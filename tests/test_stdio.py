@@ -16,17 +16,19 @@ from vpyb.protocol.raw_repl import RawRepl
 _GO = b"\x06"  # what the code prints once it is reading
 
 
-def run(port: str, code: str, data: bytes = b"") -> tuple[bytes, bytes]:
-    """Runs code at the raw REPL; once it prints _GO, `data` is typed.
-    Returns the raw bytes it wrote (after _GO) and its error text."""
+def run(port: str, code: str, data: bytes = b"", after: bytes = _GO) -> tuple[bytes, bytes]:
+    """Runs code at the raw REPL; once it has printed `after` (_GO, which
+    it prints first, by default), `data` is typed.  Returns the raw bytes
+    it wrote (after _GO) and its error text."""
     with RawRepl(port) as rr:
         rr.enter()
-        sent = []
+        seen = bytearray()
 
         def feed(chunk: bytes) -> None:
-            if not sent and _GO in chunk:
-                rr.serial.write(data)
-                sent.append(True)
+            if after not in seen:
+                seen.extend(chunk)
+                if after in seen:
+                    rr.serial.write(data)
 
         out, err = rr.exec_raw("import sys\nsys.stdout.buffer.write(%r)\n%s" % (_GO, code), feed)
     assert out[:1] == _GO, (out, err)
@@ -207,3 +209,29 @@ def test_deep_recursion_runs_out_of_stack_before_heap(board):
     lines = out.decode().splitlines()
     assert lines[0].endswith(" out of 32776")
     assert lines[3:] == ["maximum recursion depth exceeded"] * 4
+
+
+def test_select_takes_streams_as_the_boards_does(board):
+    # extmod/modselect.c on stm32: an fd number is not a stream (upstream
+    # extmod/select_poll_fd skips on that), and select.select() exists.
+    out, err = run(board.port, (
+        "import select\n"
+        "p = select.poll()\n"
+        "for fd in (0, 1, -1):\n"
+        "    try:\n"
+        "        p.register(fd)\n"
+        "    except OSError as e:\n"
+        "        print(e)\n"
+        "p.register(sys.stdin, select.POLLIN)\n"
+        "r, w, x = select.select([sys.stdin], [sys.stdout], [], 0)\n"
+        "print(repr((repr(p), p.poll(0), r, w == [sys.stdout], x)))\n"
+        "print('?')\n"
+        "r, w, x = select.select([sys.stdin], [], [sys.stdin])\n"
+        "print(repr((p.poll() == [(sys.stdin, select.POLLIN)], r == [sys.stdin], w, x, sys.stdin.read(1))))\n"),
+        b"z", after=b"?")
+    assert not err, err.decode()
+    lines = out.decode().splitlines()
+    assert lines[:3] == ["stream operation not supported"] * 3
+    assert ast.literal_eval(lines[3]) == ("<poll>", [], [], True, [])
+    assert lines[4] == "?"
+    assert ast.literal_eval(lines[5]) == (True, True, [], [], "z")

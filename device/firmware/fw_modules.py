@@ -24,6 +24,7 @@ import fw_machine
 import fw_micropython
 import fw_os
 import fw_pyb
+import fw_select
 import fw_stm
 import fw_sys
 import fw_time
@@ -55,6 +56,7 @@ _MODULES = (
               "hid_keyboard", "hid_mouse", "info", "main", "micros", "millis", "mount", "pwm",
               "repl_info", "repl_uart", "rng", "servo", "standby", "stop", "sync", "udelay", "unique_id",
               "usb_mode", "wfi")),
+    (fw_select, ("POLLERR", "POLLHUP", "POLLIN", "POLLOUT", "poll", "select")),
     (fw_stm, None),
     (fw_sys, ("argv", "byteorder", "exit", "implementation", "maxsize", "modules", "path", "platform",
               "print_exception", "ps1", "ps2", "stderr", "stdin", "stdout", "version", "version_info")),
