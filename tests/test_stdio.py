@@ -235,3 +235,33 @@ def test_select_takes_streams_as_the_boards_does(board):
     assert ast.literal_eval(lines[3]) == ("<poll>", [], [], True, [])
     assert lines[4] == "?"
     assert ast.literal_eval(lines[5]) == (True, True, [], [], "z")
+
+
+def test_a_filesystem_of_the_users_dates_files_by_the_board_too(board):
+    # Upstream extmod/vfs_lfs_mtime: a VfsLfs2 on a RAM disk, its own stat()
+    # against time.time_ns() (the board's, since 2000); modules import
+    # from it once mounted.
+    out, err = run(board.port, (
+        "import os, time, vfs\n"
+        "class Ram:\n"
+        "    def __init__(self): self.data = bytearray(64 * 512)\n"
+        "    def readblocks(self, n, buf, off=0): buf[:] = self.data[n * 512 + off : n * 512 + off + len(buf)]\n"
+        "    def writeblocks(self, n, buf, off=0): self.data[n * 512 + off : n * 512 + off + len(buf)] = buf\n"
+        "    def ioctl(self, op, arg): return {4: 64, 5: 512, 6: 0}.get(op)\n"
+        "ram = Ram()\n"
+        "for kind in (vfs.VfsLfs2, vfs.VfsFat):\n"
+        "    kind.mkfs(ram)\n"
+        "    fs = kind(ram)\n"
+        "    vfs.mount(fs, '/ram')\n"
+        "    with open('/ram/m.py', 'w') as f:\n"
+        "        f.write('X = 7')\n"
+        "    sys.path.append('/ram')\n"
+        "    import m\n"
+        "    print(repr((repr(kind), repr(fs), m.X, time.time() - fs.stat('m.py')[8], time.time() - os.stat('/ram/m.py')[8])))\n"
+        "    del sys.modules['m']\n"
+        "    sys.path.pop()\n"
+        "    vfs.umount('/ram')\n"))
+    assert not err, err.decode()
+    lfs, fat = (ast.literal_eval(line) for line in out.decode().splitlines())
+    assert lfs[:3] == ("<class 'VfsLfs2'>", "<VfsLfs2>", 7) and 0 <= lfs[3] <= 1 and 0 <= lfs[4] <= 1
+    assert fat[:3] == ("<class 'VfsFat'>", "<VfsFat>", 7) and 0 <= fat[3] <= 2 and 0 <= fat[4] <= 2  # FAT: 2 s steps

@@ -23,8 +23,8 @@ statvfs = _os.statvfs
 urandom = _os.urandom
 mount = _vfs.mount
 umount = _vfs.umount
-VfsFat = _vfs.VfsFat
-VfsLfs2 = _vfs.VfsLfs2
+_CoreFat = _vfs.VfsFat
+_CoreLfs2 = _vfs.VfsLfs2
 _stat = _os.stat
 _core_ns = _time.time_ns
 del _os, _time, _vfs
@@ -38,8 +38,14 @@ def stat(path):
     # filesystem's (a user's VFS object, mpremote's mount) is its own, as
     # on the board.
     st = _stat(path)
-    if len(st) != 10 or not st[8] or not _on_core_fs(path):
-        return st  # no date (a mount point, a ROM file), or not the core's
+    if len(st) != 10 or not _on_core_fs(path):
+        return st
+    return _board_dates(st)
+
+
+def _board_dates(st):
+    if not st[8]:
+        return st  # no date (a mount point, a ROM file)
     shift = (_board_ns() - _core_ns() + 500000000) // 1000000000
     return st[:7] + (st[7] + shift, st[8] + shift, st[9] + shift)
 
@@ -58,8 +64,36 @@ def _on_core_fs(path):
     for fs, point in mount():
         n = len(point)
         if n == 1 or path[:n] == point and path[n : n + 1] in ("", "/"):
-            return type(fs) is VfsFat or type(fs) is VfsLfs2
+            return type(fs) is _CoreFat or type(fs) is _CoreLfs2
     return False
+
+
+class _Dated:
+    # A filesystem user code makes (on a RAM disk, say): the core's, whose
+    # own stat() dates files by the board's clock too, as os.stat does.
+    # It holds the core's object rather than subclassing its class: the
+    # core would hand a subclass's instance to its C import code as its own.
+    def __init__(self, *args, **kw):
+        self._fs = self._core(*args, **kw)
+
+    def __getattr__(self, name):
+        return getattr(self._fs, name)
+
+    def __repr__(self):
+        return repr(self._fs)
+
+    def stat(self, path):
+        return _board_dates(self._fs.stat(path))
+
+
+class VfsFat(_Dated):
+    _core = _CoreFat
+    mkfs = staticmethod(_CoreFat.mkfs)
+
+
+class VfsLfs2(_Dated):
+    _core = _CoreLfs2
+    mkfs = staticmethod(_CoreLfs2.mkfs)
 
 
 def uname():

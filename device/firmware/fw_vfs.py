@@ -3,10 +3,9 @@
 __name__ = "vfs"
 
 import vfs as _vfs
+from fw_os import VfsFat, VfsLfs2  # dated by the board's clock
 
 mount = _vfs.mount
 umount = _vfs.umount
-VfsFat = _vfs.VfsFat
-VfsLfs2 = _vfs.VfsLfs2
 VfsRom = _vfs.VfsRom
 del _vfs
