@@ -1,9 +1,9 @@
 # ADCs: pyb.ADC, pyb.ADCAll and machine.ADC read the 12-bit values the host
 # sets for each channel (ports/stm32/adc.c, machine_adc.c).
 import time
+import fw_bus
 import fw_pins
 import fw_regs
-import fw_side
 import fw_timer
 from micropython import const
 
@@ -64,10 +64,9 @@ def _period_ns(timer):
 
 def _wait_tick(due):
     # Waits for the update at `due` (ticks_us); False if it had already passed.
-    left = time.ticks_diff(due, time.ticks_us())
-    if left > 0:
-        fw_side.wait_us(left)
-    return left >= 0
+    late = time.ticks_diff(time.ticks_us(), due) > 0
+    fw_bus.wait_until(due)
+    return not late
 
 
 class ADC:

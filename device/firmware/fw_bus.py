@@ -12,12 +12,13 @@ _SPIN_US = const(300)  # the end of a wait, timed by polling the clock
 
 def wait_until(due):
     # Until time.ticks_us() reaches `due`, handling the host's events while
-    # more than a millisecond is left; the end is timed to a few us, as a
-    # bus's last bit is: a sleep would overshoot it by a scheduler's tick.
+    # more than a few milliseconds are left (a poll's wakeup comes a
+    # millisecond late or so); the end is timed to a few us, as a bus's last
+    # bit is: a sleep would overshoot it by a scheduler's tick.
     while True:
         left = time.ticks_diff(due, time.ticks_us())
-        if left > 1000 + _SPIN_US:
-            fw_side.idle((left - _SPIN_US) // 1000)
+        if left > 3000:
+            fw_side.idle((left - 2000) // 1000)
         elif left > _SPIN_US:
             time.sleep_us(left - _SPIN_US)
         elif left > 0:

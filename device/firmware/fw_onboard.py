@@ -13,7 +13,7 @@ _SW_PIN = const(0x13)  # PB3
 _MMA_AVDD = const(0x15)  # PB5
 _MMA_ADDR = const(76)
 _MMA_MODE = const(7)
-_leds = {}
+_leds = [None] * 5  # LED(1)..LED(4), made once
 
 
 def make_leds():
@@ -33,20 +33,20 @@ def power_on():
     fw_machine.woke_from_standby()
 
 
-class LED:
-    def __new__(cls, n):
-        if not 1 <= n <= 4:
-            raise ValueError("LED(%d) doesn't exist" % n)
-        o = _leds.get(n)
-        if o is None:
-            o = object.__new__(cls)
-            o._n = n
-            o._pin = fw_pins.Pin(fw_pins.cpu_name(_LED_PINS[n - 1]))
-            _leds[n] = o
-        return o
+def _led(cls, n):
+    # pyb.LED(n): one of the port's static LED objects.
+    if not 1 <= n <= 4:
+        raise ValueError("LED(%d) doesn't exist" % n)
+    o = _leds[n]
+    if o is None:
+        o = _leds[n] = _LED(n)
+    return o
 
+
+class _LED:
     def __init__(self, n):
-        pass
+        self._n = n
+        self._pin = fw_pins.Pin(fw_pins.cpu_name(_LED_PINS[n - 1]))
 
     def _set(self, on, pwm=0):
         fw_regs.set_led(self._n, pwm)
@@ -74,6 +74,17 @@ class LED:
 
     def __repr__(self):
         return "LED(%d)" % self._n
+
+
+_LED = type("LED", (_LED,), {})  # its objects' class, named as the board's
+# pyb.LED: calling it allocates nothing, as on a board, so a hard IRQ can
+# (the tutorials' timer and switch callbacks do).  The core allocates the
+# arguments of any call of a class with __new__ or __init__; a class made
+# by a metaclass with __call__ is called as a method.  The price:
+# isinstance(x, pyb.LED) and subclassing it raise TypeError.  The
+# metaclass is named as the board's type(pyb.LED) prints.
+LED = type("type", (type,), {"__call__": _led})(
+    "LED", (), {k: getattr(_LED, k) for k in ("intensity", "off", "on", "toggle")})
 
 
 class Switch:

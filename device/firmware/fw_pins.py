@@ -26,6 +26,8 @@ _BOTH = const(0x10310000)
 IRQ_FALLING = _FALL
 
 _irqs = {}  # pin index -> _Irq
+_irq_list = []  # the same, a list made anew at each change: a hard IRQ
+# that writes a pin checks them without allocating, and may change them
 _note = bytearray(3)
 _exti = [0]  # EXTI events so far (pin edges, the RTC's wakeup): what ends a light sleep
 
@@ -84,7 +86,7 @@ def output_written(port, old):
 
 
 def check_irqs():
-    for irq in list(_irqs.values()):
+    for irq in _irq_list:
         irq.check()
 
 
@@ -99,7 +101,9 @@ fw_side.handlers[fw_side.EV_PIN] = _on_pin_event
 
 def reset():
     # Soft reset: every IRQ goes (pin_init0/extint_init0).
+    global _irq_list
     _irqs.clear()
+    _irq_list = []
 
 
 class _Irq(fw_bus.Irq):
@@ -121,11 +125,13 @@ class _Irq(fw_bus.Irq):
 
 
 def set_irq(i, handler, trigger, hard, arg, label):
+    global _irq_list
+    irq = None
     if handler is None:
         _irqs.pop(i, None)
-        return None
-    irq = _Irq(i, handler, trigger, hard, arg, label)
-    _irqs[i] = irq
+    else:
+        irq = _irqs[i] = _Irq(i, handler, trigger, hard, arg, label)
+    _irq_list = list(_irqs.values())
     return irq
 
 
