@@ -1,5 +1,6 @@
 """The board's hardware as the host models it: buses with attached device
-models, UART ends, pins the outside world drives, LEDs, ADC inputs, timers.
+models and UART ends (buses.py), pins the outside world drives, LEDs, ADC
+inputs, DAC and servo outputs, timers.
 
 It answers the firmware's side-channel requests (on the wire thread) and is
 what `VirtualBoard.i2c(1)`, `.pin('X1')`, `.led(2)`... return views of.
@@ -17,18 +18,12 @@ from typing import Callable
 
 from . import pins as pin_names
 from . import side_channel as sc
-from .models.base import I2CDevice, I2CNack, I2CTimeout, SPIDevice, UARTPeer
+from .buses import EIO, I2C_BUSES, I2C_MAX_READ, SPI_BUSES, UART_NAMES, UART_PINS, I2CBus, SPIBus, UARTPort
 from .models.mma7660 import MMA7660
 from .ratelimit import RateLimitedLog
 from .regfile import (GPIO_AFR0, GPIO_BASE, GPIO_IDR, GPIO_MODER, GPIO_STRIDE, TIM5_BASE,
                       RegisterFile)
 
-ENODEV, ETIMEDOUT, EIO = 19, 110, 5
-I2C_BUSES = {1: ("B6", "B7"), 2: ("B10", "B11"), "X": ("B6", "B7"), "Y": ("B10", "B11")}
-SPI_BUSES = {1: "A5", 2: "B13", "X": "A5", "Y": "B13"}
-UART_PINS = {1: ("B6", "B7"), 2: ("A2", "A3"), 3: ("B10", "B11"), 4: ("A0", "A1"), 6: ("C6", "C7")}
-UART_NAMES = {"XA": 4, "XB": 1, "YA": 6, "YB": 3}
-I2C_MAX_READ = sc.MAX_PAYLOAD - 3  # the reply: error, u16 bytes ACKed, data
 # A timer's callback runs at most 1000 times a second, however fast it is
 # set: each tick crosses to the core and back (~50 us of two processes'
 # time), and the host's poll counts milliseconds.  A faster timer's ticks
@@ -38,135 +33,6 @@ TIMER_SLOTS = 32  # fw_timer: 1..14 pyb.Timer, 16..31 machine.Timer
 # Ticks wait while this much of earlier events is still unread: a core
 # that can't keep up gets one tick where it missed several.
 TICK_BACKLOG = 256
-
-
-class I2CBus:
-    """An I2C bus (named by its SCL/SDA pins) and the devices on it."""
-
-    def __init__(self, hw: "Hardware") -> None:
-        self._hw = hw
-        self.devices: dict[int, I2CDevice] = {}
-        self._power: dict[int, int] = {}
-        self.stuck = False  # fault: every transfer times out
-
-    def attach(self, addr: int, device: I2CDevice, power: str | None = None) -> I2CDevice:
-        """Puts a device at addr; with `power`, it answers only while that pin is high."""
-        if not 0 <= addr <= 0x7F:
-            raise ValueError("an I2C address is 7 bits")
-        self.devices[addr] = device
-        if power:
-            self._power[addr] = pin_names.index(power)
-        return device
-
-    def detach(self, addr: int) -> None:
-        self.devices.pop(addr, None)
-        self._power.pop(addr, None)
-
-    def present(self, addr: int) -> I2CDevice | None:
-        dev = self.devices.get(addr)
-        power = self._power.get(addr)
-        if dev is not None and power is not None and not self._hw.level(power):
-            return None
-        return dev
-
-    def scan(self) -> bytes:
-        return bytes(a for a in range(0x08, 0x78) if self.present(a) is not None)
-
-    def transfer(self, addr: int, data: bytes, nread: int) -> bytes:
-        if self.stuck:
-            return struct.pack("<BH", ETIMEDOUT, 0)
-        dev = self.present(addr)
-        if dev is None:
-            return struct.pack("<BH", ENODEV, 0)
-        try:
-            acked = dev.write(data) if data else 0
-            got = dev.read(nread) if nread else b""
-        except I2CNack:
-            return struct.pack("<BH", ENODEV, 0)
-        except I2CTimeout:
-            return struct.pack("<BH", ETIMEDOUT, 0)
-        return struct.pack("<BH", 0, acked) + bytes(got[:nread]).ljust(nread, b"\xff")
-
-
-class SPIBus:
-    """An SPI bus (named by its SCK pin); each device has a chip-select pin."""
-
-    def __init__(self, hw: "Hardware") -> None:
-        self._hw = hw
-        self.devices: list[tuple[int, SPIDevice]] = []
-        self._selected: set[int] = set()
-        self._seen: set[int] = set()
-
-    def attach(self, device: SPIDevice, cs: str) -> SPIDevice:
-        pin = pin_names.index(cs)
-        self.devices.append((pin, device))
-        self._hw.regs.watch(pin)
-        return device
-
-    def pin_changed(self, port: int, odr: int) -> None:
-        # The ODR value the firmware reported: CS edges in the order they came
-        # (the live register may already be further on).
-        for pin, dev in self.devices:
-            if pin // 16 == port:
-                self._set_cs(pin, dev, odr >> (pin % 16) & 1)
-
-    def _set_cs(self, pin: int, dev: SPIDevice, level: int) -> None:
-        if not level and pin not in self._selected:
-            self._selected.add(pin)
-            dev.select()
-        elif level and pin in self._selected:
-            self._selected.discard(pin)
-            dev.deselect()
-
-    def transfer(self, data: bytes) -> bytes:
-        out = b"\xff" * len(data)
-        for pin, dev in self.devices:
-            if pin not in self._seen:  # CS set before the device was attached
-                self._seen.add(pin)
-                self._set_cs(pin, dev, self._hw.level(pin))
-            if pin in self._selected:
-                out = bytes(dev.transfer(data))[:len(data)].ljust(len(data), b"\xff")
-        return out
-
-
-class UARTPort:
-    """A board UART's far end: `peer` is the model or bridge wired to it."""
-
-    def __init__(self, hw: "Hardware", unit: int) -> None:
-        self._hw = hw
-        self.unit = unit
-        self.tx, self.rx = (pin_names.index(p) for p in UART_PINS[unit])
-        self.enabled = False
-        self.baudrate = 0
-        self._peer: UARTPeer | None = None
-        self.sent = bytearray()  # everything the board transmitted (for tests)
-
-    @property
-    def peer(self) -> UARTPeer | None:
-        return self._peer
-
-    @peer.setter
-    def peer(self, peer: UARTPeer | None) -> None:
-        if self._peer is not None:
-            self._peer.attached(lambda data: None)
-        self._peer = peer
-        if peer is not None:
-            peer.attached(self.send)
-
-    def send(self, data: bytes) -> None:
-        """Bytes arriving at the board's RX (dropped while it is not enabled)."""
-        if self.enabled:
-            step = sc.MAX_PAYLOAD - 1
-            for at in range(0, len(data), step):
-                self._hw.event(sc.EV_UART, bytes((self.unit,)) + data[at:at + step])
-
-    def transmitted(self, data: bytes) -> None:
-        self.sent += data
-        if self._peer is not None:
-            self._peer.receive(data)
-        for port in self._hw.uarts.values():  # a jumper from our TX to a UART's RX
-            if self._hw.jumpers.get(self.tx) == port.rx:
-                port.send(data)
 
 
 class Pin:
@@ -274,7 +140,7 @@ class Hardware:
         pa, pb = pin_names.index(a), pin_names.index(b)
         self.jumpers[pa] = pb
         self.jumpers[pb] = pa
-        pairs = sorted({tuple(sorted(p)) for p in self.jumpers.items()})
+        pairs = sorted({(min(p), max(p)) for p in self.jumpers.items()})
         self.regs.set_jumpers(pairs)
 
     # --- pins ------------------------------------------------------------
@@ -371,11 +237,11 @@ class Hardware:
                 raise sc.BadRequest(f"an I2C read of {nread} bytes")
             return self.i2c_buses.get((p[0], p[1]), I2CBus(self)).transfer(p[2], p[5:], nread)
         if kind == sc.I2C_SCAN:
-            bus = self.i2c_buses.get((p[0], p[1]))
-            return bus.scan() if bus else b""
+            i2c = self.i2c_buses.get((p[0], p[1]))
+            return i2c.scan() if i2c else b""
         if kind == sc.SPI_XFER:
-            bus = self.spi_buses.get(p[0])
-            return bus.transfer(p[1:]) if bus else b"\xff" * (len(p) - 1)
+            spi = self.spi_buses.get(p[0])
+            return spi.transfer(p[1:]) if spi else b"\xff" * (len(p) - 1)
         if kind == sc.UART_WRITE:
             self._uart(p[0]).transmitted(p[1:])
             return b""
