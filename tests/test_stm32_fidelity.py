@@ -277,6 +277,8 @@ def test_servo_pulse_width_on_tim5_and_timed_moves(hw):
     time.sleep(0.35)
     assert 900 < halfway < 1750 and board.hardware.servo_pulse_us(1) == pytest.approx(860)
     assert repl.eval("(s.angle(), s.pulse_width())") == (-59, 860)
+    repl.exec("pyb.servo(1, 300)")  # the legacy function: the register, clamped to 50..250
+    assert board.hardware.servo_pulse_us(1) == pytest.approx(2500)
 
 
 # --- CAN -------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from fw_machine import (RTC, bootloader, deepsleep as standby, disable_irq, enab
 from fw_onboard import Accel, LED, Switch
 from fw_os import mount, sync
 from fw_pins import ExtInt, Pin
-from fw_servo import Servo
+from fw_servo import Servo, pwm, servo
 from fw_spi import PybSPI as _PybSPI
 from fw_time import sleep_ms as delay, sleep_us as udelay, ticks_ms as millis, ticks_us as micros
 from fw_timer import Timer

@@ -128,3 +128,16 @@ class Servo:
 
     def __repr__(self):
         return "<Servo %d at %dus>" % (self._id, 10 * self._cur)
+
+
+def servo(port, value):
+    # pyb.servo (legacy): servo `port`'s compare register, 50..250 (10 us
+    # ticks), set directly.
+    if 1 <= port <= 4:
+        fw_mem.mem32[_TIM5 + _CCR1 + 4 * (port - 1)] = min(max(value, 50), 250)
+
+
+def pwm(period, pulse):
+    # pyb.pwm (legacy): TIM5's period and channel 3's pulse, in its ticks.
+    fw_mem.mem32[_TIM5 + _ARR] = period
+    fw_mem.mem32[_TIM5 + _CCR1 + 8] = pulse
