@@ -53,7 +53,7 @@ FIRMWARE_FAULT_EXIT = 97  # fw_main.FIRMWARE_FAULT_EXIT
 # that gc.mem_free() at a fresh prompt is still the board's.  Both measured by
 # tests/test_memory.py and test_cli.py, which fail when the firmware outgrows them.
 FIRMWARE_SPAN = 160 * 1024
-FIRMWARE_OBJECTS = 116 * 1024
+FIRMWARE_OBJECTS = 148 * 1024
 
 
 def pool_heapsize(pool: int, packed: bool = True) -> int:
