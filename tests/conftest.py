@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import serial
 
+from vpyb.protocol.raw_repl import RawRepl
+
 pytest_plugins = ["pytester"]
 
 READY = re.compile(rb"vpyb: PYBv1.1 ready on (\S+)")
@@ -99,6 +101,15 @@ def start_board():
 @pytest.fixture
 def board(start_board) -> BoardProcess:
     return start_board("--ephemeral")
+
+
+@pytest.fixture
+def repl(board: BoardProcess):
+    """A raw REPL on a fresh `vpyb run` board."""
+    r = RawRepl(board.port, timeout=60)
+    r.enter()
+    yield r
+    r.close()
 
 
 class Terminal:

@@ -310,14 +310,6 @@ def reference_offsets() -> dict[int, str]:
 
 
 @pytest.fixture
-def repl(board):
-    r = RawRepl(board.port, timeout=60)
-    r.enter()
-    yield r
-    r.close()
-
-
-@pytest.fixture
 def crawl_repl(start_board):
     # The crawler's own bookkeeping grows with the firmware it walks: it gets
     # a larger heap than a board's, which changes nothing of what it reaches.

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from conftest import Terminal, mpremote
 
-from vpyb.protocol.raw_repl import RawRepl
 
 # The built-in modules the firmware provides in place of the core's.
 MODULES = ("gc", "io", "machine", "micropython", "os", "pyb", "stm", "sys", "time", "vfs")
@@ -34,14 +33,6 @@ NAPPER_FRAMES = ('  File "napper.py", line 7, in nap\r\n'
                  '  File "napper.py", line 4, in __mul__\r\n'
                  'ValueError: late\r\n')
 TRACEBACK = "Traceback (most recent call last):\r\n"
-
-
-@pytest.fixture
-def repl(board):
-    r = RawRepl(board.port, timeout=30)
-    r.enter()
-    yield r
-    r.close()
 
 
 def listed(term, text: bytes) -> list[str]:
