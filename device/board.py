@@ -20,7 +20,7 @@ from .flash import FLASH_BYTES, FlashInUse, claim_image
 from .hardware import Hardware, I2CBus, Led, Pin, SPIBus, UARTPort
 from .models.mma7660 import MMA7660
 from .registry import RunningBoard, register
-from .sizes import check_flash, check_heap
+from .sizes import PYBV11_GC_POOL, check_flash, check_heap
 from .standby import start_core
 from .wire import Wire
 
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
 # A core that fails to start is retried for at most this long (restarts.py).
 CORE_RETRIES_WITHIN = 10.0
-PYBV11_GC_POOL = 103168  # "GC: total" of a real PYBv1.1 (pyboard-facts.md section 2)
 
 
 def default_state_dir() -> Path:
@@ -94,8 +93,7 @@ class VirtualBoard:
             self._flash_lock = claim_image(self.flash_image, self.flash_size)
         except FlashInUse as e:
             raise BoardError(f"{e}: give this board another state directory") from None
-        arch = core_arch(self.micropython)
-        self._rom = romfs.firmware_image(arch)
+        arch = core_arch(self.micropython)  # a binary that is no MicroPython core fails here
         self._frozen = romfs.frozen_image(self.freeze, arch) if self.freeze else None
         self._endpoint = PtyEndpoint(self.link)
         self._wire = Wire(self._endpoint.master, self._new_core, self.hardware, self._prompt.set,
@@ -126,7 +124,7 @@ class VirtualBoard:
 
     def _new_core(self, power_on: float, spare: bool) -> Core:
         # A core booted for this board, waiting for the supervisor's go.
-        config = CoreConfig(self._rom, self.flash_image, self.heap, self.fs,
+        config = CoreConfig(self.flash_image, self.heap, self.fs,
                             self.micropython, power_on, spare, self._frozen, self.confine)
         return start_core(config, self.hardware.regs.fd)
 

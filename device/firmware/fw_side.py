@@ -50,6 +50,7 @@ _draining = bytearray(1)
 _deferred = bytearray(1)  # _run found the heap locked: the watcher's lock is still held
 _poll = select.poll()
 _lock = None
+_starter = []  # until the watcher thread starts: how, and its poll object
 handlers = [None, None, None, None]  # by event kind: fn(payload memoryview)
 
 
@@ -71,7 +72,15 @@ def init(side):
     for p in (_poll, watch):
         for _ in p.ipoll(0):
             break
-    _thread.start_new_thread(_watch, (watch,))
+    _starter.append((_thread.start_new_thread, watch))
+
+
+def start():
+    # The watcher thread, once: after the board's handover, which may fork
+    # the core (a fork keeps only the thread that forks).
+    if _starter:
+        begin, watch = _starter.pop()
+        begin(_watch, (watch,))
 
 
 def request(kind, head, data=b"", reply=True):
