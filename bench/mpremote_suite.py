@@ -5,7 +5,8 @@ is a wrapper running `mpremote connect PORT "$@"`.  As upstream's
 run-mpremote-tests.sh does, each test gets an empty $TMP, its output (stdout
 and stderr together, CRs dropped, $TMP's path written `${TMP}`) must equal
 its .exp file.  The .exp files are the baseline: upstream recorded them on
-real boards.
+real boards.  Tests are named as the other suites name theirs, by suite:
+"mpremote/test_resume.sh".
 """
 from __future__ import annotations
 
@@ -58,12 +59,13 @@ def run_mpremote_suite(tree: Path, port: str, which: str = "snapshot") -> dict:
                                      env={**env, "MPREMOTE": str(wrapper), "TMP": tmp}).stdout
             got = out.replace(b"\r", b"").replace(tmp.encode(), b"${TMP}").decode(errors="replace")
             want = (tests / (test.name + ".exp")).read_text()
+            name = f"mpremote/{test.name}"
             if got == want:
-                passed.append(test.name)
+                passed.append(name)
             else:
-                failed.append(test.name)
-                diffs[test.name] = list(difflib.unified_diff(want.splitlines(), got.splitlines(),
-                                                             "expected", "on the board", lineterm=""))
+                failed.append(name)
+                diffs[name] = list(difflib.unified_diff(want.splitlines(), got.splitlines(),
+                                                        "expected", "on the board", lineterm=""))
     return {"wall_s": round(time.perf_counter() - t0, 2), "mpremote": which,
             "performed": len(passed) + len(failed), "passed": len(passed), "failed": failed,
-            "diffs": diffs}
+            "skipped": [], "diffs": diffs}

@@ -94,6 +94,9 @@ def run_tests(tests: Path, runner: list[str], *args: str, **env: str) -> dict:
         m = re.search(rf"^(\d+) tests? {what}", out, re.M)
         return int(m.group(1)) if m else 0
 
-    failed = re.search(r"^\d+ tests? failed: (.*)$", out, re.M)
+    def named(what: str) -> list[str]:
+        m = re.search(rf"^\d+ tests? {what}: (.*)$", out, re.M)
+        return m.group(1).split() if m else []
+
     return {"wall_s": round(wall, 2), "performed": count("performed"), "passed": count("passed"),
-            "failed": failed.group(1).split() if failed else []}
+            "failed": named("failed"), "skipped": named("skipped")}

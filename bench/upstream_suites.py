@@ -31,8 +31,10 @@ BOARD_ONLY = ("ports/stm32", "mpremote")
 
 
 def mpremote(port: str, *args: str) -> None:
-    subprocess.run([str(BIN / "mpremote"), "connect", port, *args], check=True,
-                   capture_output=True, timeout=60)
+    r = subprocess.run([str(BIN / "mpremote"), "connect", port, *args],
+                       capture_output=True, text=True, timeout=60)
+    if r.returncode:
+        raise SystemExit(f"mpremote {' '.join(args)} failed:\n{r.stdout}{r.stderr}")
 
 
 def run_tests_on_a_fresh_board(tree: Path, suite: str) -> dict:
