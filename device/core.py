@@ -15,12 +15,12 @@ import socket
 import struct
 import subprocess
 import sys
-import termios
 from importlib.machinery import PathFinder
 from pathlib import Path
 from typing import NamedTuple
 
 from .core_template import Template
+from .core_tty import configure as configure_tty
 
 
 
@@ -38,10 +38,12 @@ CONFINE_LIBRARIES = os.pathsep.join(sorted({_module_dir("landlockpy"), _module_d
 CORE_ENV = {"TZ": "UTC", "MICROPYPATH": ""}
 
 
-def new_template(binary: str | None, confined: bool) -> Template:
+def new_template(binary: str | None, confined: bool, request: dict) -> Template:
     """The template cores of this kind are forked from (the wheel's core
-    unless `binary`; confined by the kernel unless told not)."""
-    return Template(binary or WHEEL_DIR, CONFINE_LIBRARIES if confined else "unconfined", CORE_ENV)
+    unless `binary`; confined by the kernel unless told not), for boards
+    sharing what `request` (standby_request) says."""
+    return Template(binary or WHEEL_DIR, CONFINE_LIBRARIES if confined else "unconfined", CORE_ENV,
+                    request)
 RAM_SIZE = 4096 + 64 * 1024  # VCP receive buffer + raw REPL source buffer
 HARD_RESET_EXIT = 99  # fw_main.HARD_RESET_EXIT
 FIRMWARE_FAULT_EXIT = 97  # fw_main.FIRMWARE_FAULT_EXIT
@@ -108,29 +110,15 @@ class CoreConfig(NamedTuple):
     confined: bool = True  # kernel confinement of the core (DESIGN.md decision 9)
 
 
-def _core_tty(fd: int) -> None:
-    # Raw input, cooked output: \n -> \r\n and nothing else.
-    a = termios.tcgetattr(fd)
-    a[0] = 0  # iflag: no ICRNL, no IXON...
-    a[1] = termios.OPOST | termios.ONLCR
-    a[2] = termios.CS8 | termios.CREAD | termios.CLOCAL
-    a[3] = termios.NOFLSH  # lflag: ISIG is set by the firmware when armed
-    a[6][termios.VMIN] = 0
-    a[6][termios.VTIME] = 0
-    a[6][termios.VINTR] = b"\x03"
-    termios.tcsetattr(fd, termios.TCSANOW, a)
-
-
 class Core:
     """A core process: `master` carries the board's VCP bytes, `side` its
     requests to the peripheral models, `events` what they send it."""
 
-    def __init__(self, template: Template, request: dict) -> None:
-        """A standby forked from `template` (core_template.py) for boards
-        with what `request` (standby_request) says."""
+    def __init__(self, template: Template) -> None:
+        """A standby forked from `template` (core_template.py)."""
         self.confinement = ""  # the layers the core has, in the standby's words
         self.master, slave = pty.openpty()
-        _core_tty(slave)
+        configure_tty(slave)
         self.side, core_side = socket.socketpair()
         ev_r, self.events = os.pipe()
         self._board, core_board = socket.socketpair()
@@ -143,8 +131,7 @@ class Core:
         self._last_words = b""
         self._stopped = False
         try:
-            self.proc = template.spawn([slave, err_w, core_side.fileno(), ev_r, core_board.fileno()],
-                                       request)
+            self.proc = template.spawn([slave, err_w, core_side.fileno(), ev_r, core_board.fileno()])
         finally:
             os.close(err_w)
             os.close(slave)

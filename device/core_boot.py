@@ -41,6 +41,7 @@ import termios
 
 sys.path.append(os.path.dirname(os.path.abspath(__file__)))  # -I leaves the script's own folder out
 import core_confine  # noqa: E402
+import core_tty  # noqa: E402
 
 BOARD_FD = 5
 # device/regfile.py REGIONS and the private page after them.
@@ -57,6 +58,7 @@ LIBC.mmap.restype = ctypes.c_void_p
 LIBC.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
                       ctypes.c_int, ctypes.c_long]
 RW = mmap.PROT_READ | mmap.PROT_WRITE
+STAND_INS: list[int] = []  # a template's fds its standbys don't keep
 
 
 def _mmap(addr: int | None, size: int, prot: int, flags: int, fd: int = -1, off: int = 0) -> int:
@@ -131,8 +133,6 @@ def _in_memory(path: str) -> tuple[ctypes.Array, int]:
 
 
 def set_name(name: bytes) -> None:
-    # What `ps -o comm` shows: a standby, a board's core, or a spare booted
-    # ahead of a soft reset (it keeps that name once it runs a session).
     LIBC.prctl(PR_SET_NAME, name, 0, 0, 0)
 
 
@@ -155,9 +155,15 @@ def wait_for_board() -> tuple[dict, int | None]:
     s.detach()
     if not msg:
         os._exit(0)  # the host let its standby go
-    board = json.loads(msg)
-    set_name(b"vpyb-spare" if board["spare"] else b"vpyb-core")
-    return board, (fds[0] if fds else None)
+    return json.loads(msg), (fds[0] if fds else None)
+
+
+def name_core(plan, board: dict) -> None:
+    # What `ps` shows for the process the host knows: a board's core, or a
+    # spare booted ahead of a soft reset (it keeps that name once it runs).
+    name = b"vpyb-spare" if board["spare"] else b"vpyb-core"
+    if plan is None or not core_confine.name_parent(plan, name):
+        set_name(name)
 
 
 def place_fds(fds: list[int]) -> None:
@@ -185,15 +191,19 @@ def clock_origin(plan, board: dict) -> int:
 class Handover:
     """The wheel core's call back into this process at the firmware's
     handover: a MicroPython builtin function object (outside its heap) whose
-    C function is a ctypes callback.  It waits for the board, maps it over
-    the placeholders, confines the core, and returns the board's facts to
-    the firmware as JSON bytes made by the core (mp_obj_new_bytes)."""
+    C function is a ctypes callback.  In the template it serves the host's
+    requests, forking a standby for each; in a standby it waits for the
+    board, maps it over the placeholders, confines the core, and returns the
+    board's facts to the firmware as JSON bytes made by the core
+    (mp_obj_new_bytes)."""
 
-    def __init__(self, core_lib: ctypes.CDLL, ready: str, plan, private: int, flash: int) -> None:
+    def __init__(self, core_lib: ctypes.CDLL, control: socket.socket, confined: bool,
+                 private: int, flash: int) -> None:
         self._new_bytes = core_lib.mp_obj_new_bytes
         self._new_bytes.restype = ctypes.c_void_p
         self._new_bytes.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
-        self._ready, self._plan, self._private, self._flash = ready, plan, private, flash
+        self._control, self._confined = control, confined
+        self._private, self._flash = private, flash
         self._frozen = None  # the board's frozen modules, kept alive for the core
         self._callback = ctypes.CFUNCTYPE(ctypes.c_void_p)(self._take_board)
         # mp_obj_fun_builtin_fixed_t: its type, then its C function.
@@ -217,18 +227,20 @@ class Handover:
 
     def _take_board(self) -> int:
         try:
-            report_ready(self._ready)
+            plan, ready = become_standby(serve(self._control), self._confined, exec_binary=False)
+            report_ready(ready)
             board, regs_fd = wait_for_board()
+            name_core(plan, board)
             flash, flash_len = map_flash(board["flash"], self._flash)
             map_registers(regs_fd, self._private)
             frozen, frozen_len = 0, 0
             if board["frozen"]:
                 self._frozen, frozen_len = _in_memory(board["frozen"])
                 frozen = ctypes.addressof(self._frozen)
-            if self._plan is not None:
-                core_confine.apply(self._plan, power_on=board["power_on"])
+            if plan is not None:
+                core_confine.apply(plan, power_on=board["power_on"])
             facts = json.dumps([flash, flash_len, board["fs"], board["spare"],
-                                clock_origin(self._plan, board), frozen, frozen_len]).encode()
+                                clock_origin(plan, board), frozen, frozen_len]).encode()
             return self._new_bytes(facts, len(facts))
         except BaseException:  # the core can't return an error from here: it ends, saying why
             import traceback
@@ -237,13 +249,28 @@ class Handover:
             os._exit(1)
 
 
-def run_wheel_core(core, request: dict, ready: str, plan) -> None:
+def boot_template(core, request: dict, control: socket.socket, confined: bool) -> None:
+    # The wheel's core boots the firmware here, once, up to the handover,
+    # where every standby is forked.  Until then fds 0-5 are stand-ins: the
+    # firmware keeps fd numbers, and its tty's settings, which a core's own
+    # pty has too.  A failing boot's traceback goes to fd 1: the template's stderr.
+    pty_master, pty_slave = os.openpty()
+    core_tty.configure(pty_slave)
+    STAND_INS.append(fcntl.fcntl(pty_master, fcntl.F_DUPFD_CLOEXEC, 20))  # above what 0-5 get
+    os.close(pty_master)  # (the copy is kept open while the firmware sets its tty)
+    side, side_peer = socket.socketpair()
+    events_r, events_w = os.pipe()
+    board, board_peer = socket.socketpair()
+    place_fds([pty_slave, os.dup(2), side.detach(), events_r, board.detach()])
+    os.dup2(2, 1)
+    for peer in (side_peer.detach(), events_w, board_peer.detach()):
+        os.close(peer)  # nothing is read or written until the handover
     lib = ctypes.CDLL(core.__file__)
     state = ctypes.addressof(ctypes.c_char.in_dll(lib, "mp_state_ctx"))
     rom, rom_len = _in_memory(request["rom"])
     ram = ctypes.create_string_buffer(request["ram"])
     private, flash = placeholders()
-    handover = Handover(lib, ready, plan, private, flash)
+    handover = Handover(lib, control, confined, private, flash)
     code = bootstrap(
         f"uctypes.bytearray_at({ctypes.addressof(rom)},{rom_len})",
         f"uctypes.bytearray_at({ctypes.addressof(ram)},{request['ram']})",
@@ -277,28 +304,26 @@ def run_binary_core(binary: str, request: dict, board: dict, plan) -> None:
     os.execv(binary, [binary, "-X", f"heapsize={total}", "-c", code])
 
 
-def become_standby(fds: list[int], request: dict, core: str, confined: bool,
-                   micropython_run) -> None:
-    # A forked child of the template: a standby of its own session, then a core.
+def become_standby(fds: list[int], confined: bool, exec_binary: bool) -> tuple:
+    """In a forked child of the template: a standby of its own session, with
+    the host's fds, confined up to its board's handover.  Returns the
+    confinement plan (None: unconfined) and the line that says it."""
     os.setsid()
+    for fd in STAND_INS:
+        os.close(fd)
     place_fds(fds)
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
     die_with_host()
     set_name(b"vpyb-standby")
-    plan = core_confine.prepare(exec_binary=micropython_run is None) if confined else None
-    ready = plan.line() if plan else "NOT confined (--unconfined)"
-    if micropython_run is not None:
-        run_wheel_core(micropython_run, request, ready, plan)
-    report_ready(ready)
-    board, regs_fd = wait_for_board()
-    if regs_fd is not None:
-        os.close(regs_fd)
-    run_binary_core(core, request, board, plan)
+    plan = core_confine.prepare(exec_binary) if confined else None
+    return plan, (plan.line() if plan else "NOT confined (--unconfined)")
 
 
-def serve(control: socket.socket, spawn) -> None:
-    # Each request (the new core's fds) forks a standby; the host learns its
-    # pid, and later its wait status, as (pid, status) records: -1 for "spawned".
+def serve(control: socket.socket) -> list[int]:
+    """Forks a standby for each request of the host; returns only in a
+    standby, with the fds the request brought.  The host learns each
+    standby's pid, and later its wait status, as (pid, status) records: -1
+    for "spawned"."""
     import signal
     import struct
 
@@ -314,36 +339,43 @@ def serve(control: socket.socket, spawn) -> None:
 
     signal.signal(signal.SIGCHLD, report_exits)
     while True:
-        msg, fds, _, _ = socket.recv_fds(control, 4096, 5)
+        msg, fds, _, _ = socket.recv_fds(control, 16, 5)
         if not msg:
             os._exit(0)  # the host is gone
         pid = os.fork()
         if pid == 0:
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             control.close()
-            spawn(fds, json.loads(msg))
-            os._exit(1)
+            return fds
         for fd in fds:
             os.close(fd)
         control.send(struct.pack("<ii", pid, -1))
 
 
 def main() -> None:
-    # argv: CONTROL_FD SITE_DIR|BINARY LIBRARY_DIRS|unconfined
+    # argv: CONTROL_FD SITE_DIR|BINARY LIBRARY_DIRS|unconfined REQUEST
     die_with_host()
     set_name(b"vpyb-template")
-    control = socket.socket(fileno=int(sys.argv[1]))
-    core, libraries = sys.argv[2:4]
+    # Above the fds 0-5 that standbys (and the template's own firmware) use.
+    control = socket.socket(fileno=fcntl.fcntl(int(sys.argv[1]), fcntl.F_DUPFD_CLOEXEC, 20))
+    os.close(int(sys.argv[1]))
+    core, libraries, request = sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
     confined = libraries != "unconfined"
     if confined:
         sys.path.extend(libraries.split(os.pathsep))
         core_confine.load()
-    micropython_run = None
     if os.path.isdir(core):
         sys.path.insert(0, core)
-        import micropython_run  # loaded once: every standby forked from here has it
-    serve(control, lambda fds, request: become_standby(fds, request, core, confined,
-                                                        micropython_run))
+        import micropython_run  # loaded once, the firmware booted once: standbys fork from there
+
+        boot_template(micropython_run, request, control, confined)
+    plan, ready = become_standby(serve(control), confined, exec_binary=True)
+    report_ready(ready)
+    board, regs_fd = wait_for_board()
+    name_core(plan, board)
+    if regs_fd is not None:
+        os.close(regs_fd)
+    run_binary_core(core, request, board, plan)
 
 
 main()

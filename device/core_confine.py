@@ -4,11 +4,13 @@ Runs in the core process (core_boot.py, under `python -I -S`).  User code on
 the board is untrusted, and viper, uctypes and native code reach the whole
 process, so the boundary is the kernel's, not the firmware's:
 
-- the standby, before its board arrives, leaves the host's user, network and
-  IPC namespaces (`prepare`), loads libseccomp and builds its filter;
-- once the board is mapped (`apply`), the core forks into a pid namespace of
-  its own; the child sets rlimits, no_new_privs and non-dumpable, restricts
-  itself with Landlock and loads the seccomp allowlist, then runs MicroPython.
+- the standby, before its board arrives, leaves the host's user, network,
+  IPC and pid namespaces (`prepare`), has libseccomp build its filter, and
+  forks into the pid namespace, where it boots;
+- once the board is mapped (`apply`), the core enters a time namespace whose
+  clocks count from the board's power-on, sets rlimits, no_new_privs and
+  non-dumpable, restricts itself with Landlock and loads the seccomp
+  allowlist; then user code may run.
 
 What the running kernel lacks is reported, never skipped: `prepare` returns
 one line naming each layer and whether it is on, which the host prints.
@@ -32,6 +34,8 @@ PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_NAME = 15
 PR_SET_NO_NEW_PRIVS = 38
+PR_SET_SECCOMP = 22
+SECCOMP_MODE_FILTER = 2
 AT_FDCWD_SIGN = 0x80000000  # a negative dirfd (AT_FDCWD) has this bit in its low word
 ADDRESS_SPACE = 1 << 30
 CORE_FDS = 16  # 0/1 console, 2 stderr, 3/4 side channel: no file is ever opened
@@ -68,11 +72,12 @@ class Plan:
         self.on: list[str] = []
         self.off: list[str] = []
         self.seccomp = None  # pyseccomp module, loaded before the board arrives
-        self.filter = None  # the seccomp filter, built before the board arrives
+        self.bpf = b""  # the seccomp filter as libseccomp compiled it, before the board arrives
         self.landlock_abi = 0
         self.ruleset = None  # a Landlock ruleset made ahead (the wheel's core needs no paths)
-        self.pid_namespace = False  # the core forks into it when its board arrives
-        self.time_namespace = False  # ...and into this, its clocks set to the board's power-on
+        self.pid_namespace = False  # the standby forked into it
+        self.name_fd = -1  # then: where it names itself for its parent (name_parent)
+        self.time_namespace = False  # the core entered one, its clocks set to the board's power-on
 
     def line(self) -> str:
         text = "confined: " + ", ".join(self.on) if self.on else "NOT confined"
@@ -136,49 +141,98 @@ def prepare(exec_binary: bool = False) -> Plan:
     if _unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWPID):
         plan.pid_namespace = True
         plan.on.insert(0, "user+net+ipc+pid namespaces")
-        # A clock of its own (Linux >= 5.6): the core's C ticks, which
-        # asyncio reads, count from the board's power-on.
-        plan.time_namespace = _unshare(CLONE_NEWTIME)
     else:
         plan.off.insert(0, f"namespaces ({os.strerror(ctypes.get_errno())})")
     plan.on.append("rlimits")
     if plan.seccomp is not None:
         # pid 1 in its own pid namespace, else this very process.
-        plan.filter = _seccomp_filter(plan.seccomp, exec_binary,
-                                      1 if plan.pid_namespace else os.getpid())
+        plan.bpf = _compiled(_seccomp_filter(plan.seccomp, exec_binary,
+                                             1 if plan.pid_namespace else os.getpid()))
     if plan.landlock_abi and not exec_binary:
         plan.ruleset = _landlock_ruleset()
+    if plan.pid_namespace:
+        plan.name_fd = _into_pid_namespace()
     return plan
 
 
-def _set_clocks(power_on: float) -> None:
-    # The time namespace's clocks count from the board's power-on (the
-    # host's CLOCK_MONOTONIC then); set before its first process starts.
+def _compiled(f) -> bytes:
+    # libseccomp's BPF program for the filter: loading it at the handover
+    # costs a prctl, where f.load() would compile it then (~0.6 ms).
+    r, w = os.pipe()
+    try:
+        f.export_bpf(os.fdopen(w, "wb", closefd=False))
+        os.close(w)
+        w = -1
+        with os.fdopen(r, "rb") as pipe:
+            r = -1
+            return pipe.read()
+    finally:
+        for fd in (r, w):
+            if fd >= 0:
+                os.close(fd)
+
+
+def _load_bpf(bpf: bytes) -> None:
+    # struct sock_fprog: the number of 8-byte instructions, then their address.
+    prog = ctypes.create_string_buffer(bpf, len(bpf))
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    fprog = SockFprog(len(bpf) // 8, ctypes.addressof(prog))
+    if LIBC.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "cannot load the seccomp filter")
+
+
+def _enter_time_namespace(power_on: float) -> bool:
+    # A clock of its own (Linux >= 5.8): the core's C ticks, which asyncio
+    # reads, count from the board's power-on (the host's CLOCK_MONOTONIC
+    # then).  The namespace's offsets are set before anyone enters it; then
+    # this single-threaded process joins it itself (setns moves the caller,
+    # where unshare moves only its children).
+    if not _unshare(CLONE_NEWTIME):
+        return False
     sec, frac = divmod(power_on, 1.0)
     ns = int(frac * 1e9)
     offset = f"{-int(sec) - (1 if ns else 0)} {(1000000000 - ns) % 1000000000}"
-    with open("/proc/self/timens_offsets", "w") as f:
-        f.write(f"monotonic {offset}\nboottime {offset}\n")
+    try:
+        with open("/proc/self/timens_offsets", "w") as f:
+            f.write(f"monotonic {offset}\nboottime {offset}\n")
+        fd = os.open("/proc/self/ns/time_for_children", os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        return LIBC.setns(fd, CLONE_NEWTIME) == 0
+    finally:
+        os.close(fd)
 
 
-def _into_pid_namespace() -> None:
-    # The core becomes pid 1 of the namespace the standby made: it can see
-    # and signal no other process.  The parent stays behind as the process
+def _into_pid_namespace() -> int:
+    # The standby becomes pid 1 of the namespace it made: it can see and
+    # signal no other process.  The parent stays behind as the process
     # the host knows, and ends as the core ends; the host stops it with
     # SIGTERM, which it passes on as SIGKILL, so the core is reaped here and
-    # never left a zombie for the system's init.
+    # never left a zombie for the system's init.  Returns, in the child, the
+    # pipe on which it names what it became for the parent (name_parent).
     # SIGTERM waits, blocked, until the child's pid is known to pass it on.
+    r, w = os.pipe()
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
     child = os.fork()
     if child == 0:
+        os.close(r)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
         LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        LIBC.prctl(PR_SET_NAME, b"vpyb-confined", 0, 0, 0)  # ps: the parent stays vpyb-core
-        return
+        LIBC.prctl(PR_SET_NAME, b"vpyb-confined", 0, 0, 0)
+        return w
     signal.signal(signal.SIGTERM, lambda *_: os.kill(child, signal.SIGKILL))
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the tty's Ctrl-C is the core's
-    os.closerange(0, 1024)  # the pty and side channel hang up when the core dies
+    os.closerange(0, r)  # the pty and side channel hang up when the core dies
+    os.closerange(r + 1, 1024)
+    name = os.read(r, 16)  # nothing if the child ended first
+    if name:
+        LIBC.prctl(PR_SET_NAME, name, 0, 0, 0)
+    os.close(r)
     _, status = os.waitpid(child, 0)
     if os.WIFSIGNALED(status):  # ended by the same signal (none leaves a core dump)
         sig = os.WTERMSIG(status)
@@ -186,6 +240,18 @@ def _into_pid_namespace() -> None:
             signal.signal(sig, signal.SIG_DFL)
         os.kill(os.getpid(), sig)
     os._exit(os.waitstatus_to_exitcode(status))
+
+
+def name_parent(plan: Plan, name: bytes) -> bool:
+    """What `ps` shows for the process the host knows, the pid namespace's
+    parent, once the standby's board arrives ("vpyb-core"...); False if
+    there is none (the caller is that process)."""
+    if plan.name_fd < 0:
+        return False
+    os.write(plan.name_fd, name)
+    os.close(plan.name_fd)
+    plan.name_fd = -1
+    return True
 
 
 def _rlimits(file_size: int, fds: int) -> None:
@@ -238,13 +304,8 @@ def apply(plan: Plan, *, power_on: float, binary: str = "", flash: str = "",
     `binary` the core is about to exec another unix-port binary, which may
     read its own files, the system's libraries and `images`, write `flash`,
     and run only itself."""
-    if plan.time_namespace:
-        try:
-            _set_clocks(power_on)
-        except OSError:
-            plan.time_namespace = False
     if plan.pid_namespace:
-        _into_pid_namespace()
+        plan.time_namespace = _enter_time_namespace(power_on)
     LIBC.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     LIBC.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     if binary:
@@ -257,8 +318,8 @@ def apply(plan: Plan, *, power_on: float, binary: str = "", flash: str = "",
     if plan.ruleset is not None:
         plan.ruleset.restrict()
         plan.ruleset.close()
-    if plan.filter is not None:
-        plan.filter.load()
+    if plan.bpf:
+        _load_bpf(plan.bpf)
 
 
 def _loader_paths(binary: str) -> tuple[tuple, tuple]:

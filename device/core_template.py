@@ -61,15 +61,16 @@ class CoreProcess:
 
 
 class Template:
-    """One template process: `spawn(fds, request)` forks a standby holding
-    those fds, for boards with what `request` says (core_boot.py)."""
+    """One template process: `spawn(fds)` forks a standby holding those fds."""
 
-    def __init__(self, core: str, libraries: str, env: dict[str, str]) -> None:
+    def __init__(self, core: str, libraries: str, env: dict[str, str], request: dict) -> None:
         """core: the wheel's site folder or another binary; libraries: where
-        the confinement libraries are, or "unconfined"."""
+        the confinement libraries are, or "unconfined"; request: what its
+        boards share (core.standby_request)."""
         self._control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-S", str(CORE_BOOT), str(theirs.fileno()), core, libraries],
+            [sys.executable, "-I", "-S", str(CORE_BOOT), str(theirs.fileno()), core, libraries,
+             json.dumps(request)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, pass_fds=[theirs.fileno()],
             start_new_session=True, env=env)
         theirs.close()
@@ -80,10 +81,10 @@ class Template:
         self._table = threading.Lock()
         threading.Thread(target=self._read, name="vpyb-template", daemon=True).start()
 
-    def spawn(self, fds: list[int], request: dict) -> CoreProcess:
+    def spawn(self, fds: list[int]) -> CoreProcess:
         with self._lock:
             try:
-                socket.send_fds(self._control, [json.dumps(request).encode()], fds)
+                socket.send_fds(self._control, [b"s"], fds)
                 pid = self._spawned.get(timeout=10)
             except (OSError, queue.Empty) as e:
                 raise OSError(f"the core template did not fork: {e}") from None

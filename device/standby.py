@@ -40,7 +40,7 @@ class _Standbys:
         self._made = threading.Condition()
         self._thread: threading.Thread | None = None
         self._starting: Core | None = None  # being started now
-        self._templates: dict[tuple[str | None, bool], Template] = {}  # by binary, confined
+        self._templates: dict[Kind, Template] = {}
         self._closed = False
 
     def prepare(self, kind: Kind = Kind()) -> None:
@@ -98,13 +98,12 @@ class _Standbys:
                 with self._made:
                     if self._closed:
                         return
-                    which = kind.binary, kind.confined
-                    template = self._templates.get(which)
+                    template = self._templates.get(kind)
                     if template is None or template.proc.poll() is not None:
-                        template = self._templates[which] = new_template(*which)
-                    rom = firmware_image(core_arch(kind.binary))
-                    core = self._starting = Core(template, standby_request(kind.binary, rom,
-                                                                           kind.heap))
+                        rom = firmware_image(core_arch(kind.binary))
+                        template = self._templates[kind] = new_template(
+                            kind.binary, kind.confined, standby_request(kind.binary, rom, kind.heap))
+                    core = self._starting = Core(template)
                 core.wait_ready()
             except Exception as e:  # out of fds or processes, a core that dies: the taker raises it
                 if core is not None:

@@ -29,7 +29,7 @@ import core_confine
 plan = core_confine.prepare(exec_binary={exec_binary})
 print("LAYERS", plan.line(), flush=True)
 if {no_seccomp}:
-    plan.filter = None
+    plan.bpf = b""
 core_confine.apply(plan, **{apply_args})
 """
 

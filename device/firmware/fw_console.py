@@ -104,6 +104,8 @@ class Console:
         self._poll.register(0, _POLLIN)
         self._poll.register(_EVENT_FD, _POLLIN)
         self._ready(0)  # ipoll's first call allocates the tuple it yields: at boot
+        # Read once: a core booted before its board's handover has a stand-in
+        # tty of the same settings (device/core_tty.py).
         self._attrs = termios.tcgetattr(0)
         self._intr = 3
         self.disarm()

@@ -122,7 +122,7 @@ def main(rom, ram, side, go, regs, heap, handover):
             setattr(builtins, name, d[name])
     flash, board.fs_kind, spare, clock, frozen = handover()
     fw_time.set_power_on(clock)
-    fw_side.start()  # a thread: after the handover, which may fork the core
+    fw_side.start()  # a thread: after the handover (the core is forked up to there)
     board.bdev = (
         fw_flash.FileBlockDevice(flash[0], flash[1])
         if isinstance(flash, tuple)

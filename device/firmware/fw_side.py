@@ -76,8 +76,8 @@ def init(side):
 
 
 def start():
-    # The watcher thread, once: after the board's handover, which may fork
-    # the core (a fork keeps only the thread that forks).
+    # The watcher thread, once: after the board's handover (cores are
+    # forked up to there, and a fork keeps only the thread that forks).
     if _starter:
         begin, watch = _starter.pop()
         begin(_watch, (watch,))
