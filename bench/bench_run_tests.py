@@ -2,11 +2,12 @@
 
 Runs upstream tests/run-tests.py on the same tests twice in one go: on the
 core directly (the wheel's `micropython`) and on a board started with
-`vpyb run --ephemeral`, through its pty (`-t PORT`).  Both one test at a
-time, as run-tests.py does for a board.  A third run repeats the board run
-with pyboard.py's 10 ms poll shortened to 0.5 ms: pyboard.py sleeps 10 ms
-whenever it waits for a reply that hasn't arrived yet (three per test), which
-bounds any board's figure; the third run shows what is left.
+`vpyb run --ephemeral`, micropython-lib's unittest on its /flash/lib,
+through its pty (`-t PORT`).  Both one test at a time, as run-tests.py does for a board.
+A third run repeats the board run with pyboard.py's 10 ms poll shortened to
+0.5 ms: pyboard.py sleeps 10 ms whenever it waits for a reply that hasn't
+arrived yet (three per test), which bounds any board's figure; the third run
+shows what is left.
 
     python bench/bench_run_tests.py [--src TREE | --snapshot TAR.XZ] [--dir basics]
 
@@ -21,7 +22,7 @@ import os
 import platform
 from pathlib import Path
 
-from upstream import BIN, fresh_board, run_tests, source_tree
+from upstream import BIN, fresh_board, put_unittest, run_tests, source_tree
 
 # run-tests.py with pyboard.py's poll sleep capped at 0.5 ms (the diagnostic run).
 FAST_POLL = """\
@@ -41,6 +42,7 @@ def bench(tree: Path, test_dir: str) -> dict:
     direct = run_tests(tests, ["run-tests.py"], "-d", test_dir,
                        MICROPY_MICROPYTHON=str(BIN / "micropython"))
     with fresh_board() as port:
+        put_unittest(tree, port)
         on_board = run_tests(tests, ["run-tests.py"], "-t", port, "-d", test_dir)
         fast_poll = run_tests(tests, ["-c", FAST_POLL], "-t", port, "-d", test_dir)
     return {

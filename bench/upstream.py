@@ -79,16 +79,31 @@ def fresh_board(*args: str) -> Iterator[str]:
         board.stdout.close()
 
 
+def put_unittest(tree: Path, port: str) -> None:
+    """micropython-lib's unittest on the board's /flash/lib, as `mip install
+    unittest` puts it: run-tests.py refuses to run a suite with tests needing
+    it (basics has some) on a board without it."""
+    r = subprocess.run([str(BIN / "mpremote"), "connect", port, "fs", "mkdir", ":lib", "+",
+                        "fs", "mkdir", ":lib/unittest", "+",
+                        "fs", "cp", str(tree / UNITTEST), ":lib/unittest/__init__.py"],
+                       capture_output=True, text=True, timeout=60)
+    if r.returncode:
+        raise SystemExit(f"mpremote could not put unittest on the board:\n{r.stdout}{r.stderr}")
+
+
 def run_tests(tests: Path, runner: list[str], *args: str, **env: str) -> dict:
     """Upstream run-tests.py (or `runner` standing in for it), one test at a
-    time; its counts and failed tests.  Results go to a folder of this run's
+    time; its counts, failed and skipped tests.  Results go to a folder of this run's
     own, so runs at the same time in one tree don't clear each other's."""
     with tempfile.TemporaryDirectory(prefix="vpyb-results-") as results:
         t0 = time.perf_counter()
-        out = subprocess.run([sys.executable, *runner, "-j", "1", "-r", results, *args], cwd=tests,
-                             text=True, capture_output=True,
-                             env={**os.environ, "MICROPY_CPYTHON3": sys.executable, **env}).stdout
+        r = subprocess.run([sys.executable, *runner, "-j", "1", "-r", results, *args], cwd=tests,
+                           text=True, capture_output=True,
+                           env={**os.environ, "MICROPY_CPYTHON3": sys.executable, **env})
         wall = time.perf_counter() - t0
+    out = r.stdout
+    if not re.search(r"^\d+ tests? performed", out, re.M):  # it stopped before its report
+        raise SystemExit(f"run-tests.py {' '.join(args)} gave no report:\n{out[-2000:]}{r.stderr[-2000:]}")
 
     def count(what: str) -> int:
         m = re.search(rf"^(\d+) tests? {what}", out, re.M)

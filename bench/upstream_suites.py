@@ -19,28 +19,19 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import time
 from pathlib import Path
 
 from mpremote_suite import run_mpremote_suite
-from upstream import BIN, UNITTEST, fresh_board, run_tests, source_tree
+from upstream import BIN, fresh_board, put_unittest, run_tests, source_tree
 
 SUITES = ("basics", "micropython", "extmod", "float", "misc", "unicode", "stress")
 BOARD_ONLY = ("ports/stm32", "mpremote")
 
 
-def mpremote(port: str, *args: str) -> None:
-    r = subprocess.run([str(BIN / "mpremote"), "connect", port, *args],
-                       capture_output=True, text=True, timeout=60)
-    if r.returncode:
-        raise SystemExit(f"mpremote {' '.join(args)} failed:\n{r.stdout}{r.stderr}")
-
-
 def run_tests_on_a_fresh_board(tree: Path, suite: str) -> dict:
     with fresh_board("--flash", "1M") as port:
-        mpremote(port, "fs", "mkdir", ":lib", "+", "fs", "mkdir", ":lib/unittest", "+",
-                 "fs", "cp", str(tree / UNITTEST), ":lib/unittest/__init__.py")
+        put_unittest(tree, port)
         return run_tests(tree / "tests", ["run-tests.py"], "-t", port, "-d", suite)
 
 
