@@ -68,6 +68,7 @@ def source_tree(src: str | None, snapshot: str | None) -> Path:
 def fresh_board(*args: str) -> Iterator[str]:
     """A board started as users start one (`vpyb run --ephemeral`); yields its pty."""
     board = subprocess.Popen([str(BIN / "vpyb"), "run", "--ephemeral", *args], stdout=subprocess.PIPE)
+    assert board.stdout is not None  # (stdout=PIPE)
     try:
         m = READY.match(board.stdout.readline())
         if not m:
