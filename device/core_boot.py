@@ -363,7 +363,7 @@ def main() -> None:
     confined = libraries != "unconfined"
     if confined:
         sys.path.extend(libraries.split(os.pathsep))
-        core_confine.load()
+        core_confine.load(exec_binary=not os.path.isdir(core))
     if os.path.isdir(core):
         sys.path.insert(0, core)
         import micropython_run  # loaded once, the firmware booted once: standbys fork from there
