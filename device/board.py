@@ -168,8 +168,11 @@ class VirtualBoard:
 
     @property
     def confinement(self) -> str:
-        """The kernel layers confining the core, in one line."""
-        return self._wire.core.confinement
+        """The kernel layers confining the core, in one line; "" while no
+        core has started (start() returns without a prompt while a core that
+        fails to start is retried)."""
+        core = self._wire.core if self._wire else None
+        return core.confinement if core else ""
 
     @property
     def core_pid(self) -> int:

@@ -101,7 +101,8 @@ def _run(args: argparse.Namespace) -> int:
         return 1
     try:
         print(f"vpyb: PYBv1.1 ready on {board.port}", flush=True)
-        print(f"vpyb: core {board.confinement}", file=sys.stderr, flush=True)
+        if board.confinement:
+            print(f"vpyb: core {board.confinement}", file=sys.stderr, flush=True)
         for url in board.urls:
             print(f"vpyb: also on {url}", flush=True)
         done.wait()
