@@ -181,6 +181,47 @@ def test_dir_and_help_of_the_modules_name_nothing_of_the_firmware(repl):
         assert "__module__" not in text and "fw_" not in text, text
 
 
+# help(micropython) on a PYBv1.1: its ROM dict in order (py/modmicropython.c
+# with the stm32 port's configuration), every function a C one.
+MICROPYTHON_HELP = ["object <module 'micropython'> is of type module", "  __name__ -- micropython",
+                    "  const -- <function>", "  opt_level -- <function>", "  mem_info -- <function>",
+                    "  qstr_info -- <function>", "  stack_use -- <function>",
+                    "  alloc_emergency_exception_buf -- <function>", "  heap_lock -- <function>",
+                    "  heap_unlock -- <function>", "  kbd_intr -- <function>", "  RingIO -- <class 'RingIO'>",
+                    "  schedule -- <function>"]
+
+
+def test_help_of_the_firmwares_objects_prints_them_as_c(repl):
+    # upstream basics/builtin_help.py's cases, and the like for the board's own objects.
+    def help_of(expression: str) -> list[str]:
+        return repl.exec(f"import micropython, pyb, sys, time\nhelp({expression})").decode().split("\r\n")[:-1]
+
+    for function in ("help", "open", "input", "__import__", "time.sleep", "sys.print_exception", "print"):
+        assert help_of(function) == ["object <function> is of type function"], function
+    assert help_of("micropython") == MICROPYTHON_HELP
+    assert help_of("time") == ["object <module 'time'> is of type module", "  __name__ -- time"] + [
+        f"  {n} -- <function>" for n in ("gmtime", "localtime", "mktime", "time", "time_ns", "sleep",
+                                         "sleep_ms", "sleep_us", "ticks_ms", "ticks_us", "ticks_cpu",
+                                         "ticks_add", "ticks_diff")]
+    led_methods = sorted(f"  {n} -- <function>" for n in ("on", "off", "toggle", "intensity"))
+    for led, kind in (("pyb.LED", "<class 'LED'> is of type type"), ("pyb.LED(1)", "LED(1) is of type LED")):
+        lines = help_of(led)
+        assert lines[0] == "object " + kind and sorted(lines[1:]) == led_methods, lines
+    assert re.fullmatch(r"object <bound_method [0-9a-f]+ LED\(1\)\.<function>> is of type bound_method",
+                        "\n".join(help_of("pyb.LED(1).on")))
+    lines = help_of("sys.stdout")
+    assert lines[0] == "object <io.TextIOWrapper 1> is of type TextIOWrapper"
+    assert "  write -- <function>" in lines and not [n for n in lines[1:] if n.strip()[:1] == "_"], lines
+    # The core's help for the core's objects and the user's, as on the board.
+    assert help_of("int") == ["object <class 'int'> is of type type", "  from_bytes -- <classmethod>",
+                              "  to_bytes -- <function>"]
+    lines = repl.exec("def f():\n    pass\nclass A:\n    y = 2\n    def _m(self):\n        pass\n"
+                      "help(f)\nhelp(A)").decode().split("\r\n")
+    assert re.fullmatch(r"object <function f at 0x[0-9a-f]+> is of type function", lines[0]), lines
+    assert lines[1] == "object <class 'A'> is of type type" and "  __module__ -- __main__" in lines, lines
+    assert [n for n in lines if n.startswith("  _m -- <function _m at 0x")], lines
+
+
 def test_help_covers_what_the_boards_does(repl):
     # The board's objects, its pin names and the REPL's keys, in vpyb's own
     # words (the port's text is its prose), with \r\n line ends.

@@ -26,8 +26,6 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
 KNOWN_BOARD_FAILURES = {
     "basics/class_setname_hazard_rand.py":
         "its 64-bit objects (twice a PYBv1.1's bytes) run out of the board-sized heap",
-    "basics/builtin_help.py": "help() of the firmware's functions shows their Python (being fixed)",
-    "extmod/vfs_rom.py": "assigns sys.path, which vpyb's sys refuses (being fixed)",
     "mpremote/test_resume.sh":
         "its last step reconnects after `disconnect`, which mpremote does by `connect auto`: "
         "that takes only USB serial ports (a VID and PID), and a pty has none "

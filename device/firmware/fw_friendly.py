@@ -42,7 +42,7 @@ def friendly_repl(board):
     while True:
         board.unlock_heap()
         line[:] = b""
-        r = rl.readline(line, fw_sys.ps1, True)
+        r = rl.readline(line, fw_sys.prompts[0], True)
         if r == 1:
             con.write(b"\n")
             return TO_RAW
@@ -67,7 +67,7 @@ def friendly_repl(board):
             cancelled = False
             while fw_source.continue_with_input(str(line, "utf-8")):
                 line.append(10)
-                r = rl.readline(line, fw_sys.ps2, True)
+                r = rl.readline(line, fw_sys.prompts[1], True)
                 if r == 3:
                     con.write(b"\n")
                     cancelled = True
