@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import atexit
 import threading
+import time
 
 from typing import NamedTuple
 
@@ -32,10 +33,16 @@ class Kind(NamedTuple):
     heap: int = PYBV11_GC_POOL  # the user's GC pool
 
 
+# The next standby is forked this long after one is taken (unless a board
+# waits for it): its few ms of CPU would otherwise slow the taker's boot and
+# first steps on a small machine.
+REPLACE_DELAY = 0.02  # seconds
+
+
 class _Standbys:
     def __init__(self) -> None:
         self._ready: dict[Kind, Core] = {}
-        self._wanted: list[Kind] = []
+        self._wanted: dict[Kind, float] = {}  # when each may be started (time.monotonic)
         self._failed: dict[Kind, Exception] = {}  # why a core couldn't be started
         self._made = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -43,12 +50,15 @@ class _Standbys:
         self._templates: dict[Kind, Template] = {}
         self._closed = False
 
-    def prepare(self, kind: Kind = Kind()) -> None:
-        """Start a standby of this kind unless one is waiting."""
+    def prepare(self, kind: Kind = Kind(), delay: float = 0.0) -> None:
+        """Start a standby of this kind, `delay` seconds from now, unless one
+        is waiting (or wanted sooner)."""
+        due = time.monotonic() + delay
         with self._made:
-            if kind not in self._ready and kind not in self._wanted:
-                self._failed.pop(kind, None)  # an earlier failure: try again
-                self._wanted.append(kind)
+            if kind not in self._ready and due < self._wanted.get(kind, float("inf")):
+                if kind not in self._wanted:
+                    self._failed.pop(kind, None)  # an earlier failure: try again
+                self._wanted[kind] = due
                 self._made.notify_all()
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="vpyb-standby",
@@ -66,7 +76,7 @@ class _Standbys:
                     raise self._failed.pop(kind)
                 self._made.wait()
             core = self._ready.pop(kind)
-        self.prepare(kind)
+        self.prepare(kind, REPLACE_DELAY)
         if core.exited() is not None:  # died while waiting: take the next
             core.stop()
             return self.take(kind)
@@ -90,9 +100,12 @@ class _Standbys:
     def _run(self) -> None:
         while True:
             with self._made:
-                while not self._wanted:
-                    self._made.wait()
-                kind = self._wanted[0]
+                while True:
+                    kind = min(self._wanted, key=self._wanted.get, default=None)
+                    wait = None if kind is None else self._wanted[kind] - time.monotonic()
+                    if wait is not None and wait <= 0:
+                        break
+                    self._made.wait(wait)
             core = None
             try:
                 with self._made:
@@ -110,7 +123,7 @@ class _Standbys:
                     core.stop()
                 with self._made:
                     self._starting = None
-                    self._wanted.remove(kind)
+                    self._wanted.pop(kind, None)
                     self._failed[kind] = e
                     self._made.notify_all()
                 continue
@@ -118,7 +131,7 @@ class _Standbys:
                 self._starting = None
                 if self._closed:
                     break
-                self._wanted.remove(kind)
+                self._wanted.pop(kind, None)
                 self._ready[kind] = core
                 self._made.notify_all()
         core.stop()
