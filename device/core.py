@@ -54,7 +54,7 @@ FIRMWARE_FAULT_EXIT = 97  # fw_main.FIRMWARE_FAULT_EXIT
 # packed: it gets the firmware's objects alone on top, FIRMWARE_OBJECTS, so
 # that gc.mem_free() at a fresh prompt is still the board's.  Both measured by
 # tests/test_memory.py and test_cli.py, which fail when the firmware outgrows them.
-FIRMWARE_SPAN = 160 * 1024
+FIRMWARE_SPAN = 164 * 1024
 FIRMWARE_OBJECTS = 148 * 1024
 
 
@@ -163,8 +163,9 @@ class Core:
         return lines[-1] if lines else ""
 
     def boot(self, config: CoreConfig, regs_fd: int) -> None:
-        """Hands the board to the waiting process: it boots the firmware to
-        the pristine point and waits for `go`."""
+        """Hands the board to the waiting process, its register file and
+        images as fds (a confined standby opens no path): it finishes the
+        firmware's boot to the pristine point and waits for `go`."""
         record = {
             "flash": str(config.flash_image),
             "fs": config.fs_kind,
@@ -173,7 +174,14 @@ class Core:
             "spare": config.spare,
         }
         self._board.settimeout(None)
-        socket.send_fds(self._board, [json.dumps(record).encode()], [regs_fd])
+        fds = [os.open(config.flash_image, os.O_RDWR)]
+        try:
+            if config.frozen_image:
+                fds.append(os.open(config.frozen_image, os.O_RDONLY))
+            socket.send_fds(self._board, [json.dumps(record).encode()], [regs_fd, *fds])
+        finally:
+            for fd in fds:
+                os.close(fd)
 
     def go(self, mode: int, cause: int, unread: bytes) -> None:
         """Starts the session: the REPL mode, machine.reset_cause(), the

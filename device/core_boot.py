@@ -72,10 +72,9 @@ def _anonymous(addr: int | None, size: int, prot: int = RW, flags: int = 0) -> i
     return _mmap(addr, size, prot, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | flags)
 
 
-def map_flash(path: str, at: int | None = None) -> tuple[int, int]:
-    # Shared with the image file, and no fd left open behind it; `at`: over
-    # the room a booted standby kept for it.
-    fd = os.open(path, os.O_RDWR)
+def map_flash(fd: int, at: int | None = None) -> tuple[int, int]:
+    # Shared with the image file (the host's fd), and no fd left open behind
+    # it; `at`: over the room a booted standby kept for it.
     try:
         size = os.fstat(fd).st_size
         addr = _mmap(at, size, RW, mmap.MAP_SHARED | (MAP_FIXED if at else 0), fd)
@@ -126,9 +125,11 @@ def bootstrap(rom: str, ram: str, regs: str, heap: str, handover: str) -> str:
     )
 
 
-def _in_memory(path: str) -> tuple[ctypes.Array, int]:
-    # An image in memory outside the MicroPython heap, where it runs in place.
-    data = open(path, "rb").read()
+def _in_memory(source: str | int) -> tuple[ctypes.Array, int]:
+    # An image (a path or an fd, closed here) in memory outside the
+    # MicroPython heap, where it runs in place.
+    with open(source, "rb") as f:
+        data = f.read()
     return ctypes.create_string_buffer(data, len(data)), len(data)
 
 
@@ -148,14 +149,16 @@ def report_ready(line: str) -> None:
     os.write(BOARD_FD, line.encode())
 
 
-def wait_for_board() -> tuple[dict, int | None]:
+def wait_for_board() -> tuple[dict, list[int]]:
+    # The board's record, with its register file, flash image and frozen
+    # modules' image (if any) as fds: a confined standby opens no path.
     # fd 5 stays open: the host's word to go comes on it (fw_main._wait_go).
     s = socket.socket(fileno=BOARD_FD)
-    msg, fds, _, _ = socket.recv_fds(s, 65536, 1)
+    msg, fds, _, _ = socket.recv_fds(s, 65536, 3)
     s.detach()
     if not msg:
         os._exit(0)  # the host let its standby go
-    return json.loads(msg), (fds[0] if fds else None)
+    return json.loads(msg), fds
 
 
 def name_core(plan, board: dict) -> None:
@@ -229,13 +232,13 @@ class Handover:
         try:
             plan, ready = become_standby(serve(self._control), self._confined, exec_binary=False)
             report_ready(ready)
-            board, regs_fd = wait_for_board()
+            board, fds = wait_for_board()
             name_core(plan, board)
-            flash, flash_len = map_flash(board["flash"], self._flash)
-            map_registers(regs_fd, self._private)
+            map_registers(fds[0], self._private)
+            flash, flash_len = map_flash(fds[1], self._flash)
             frozen, frozen_len = 0, 0
-            if board["frozen"]:
-                self._frozen, frozen_len = _in_memory(board["frozen"])
+            if len(fds) > 2:
+                self._frozen, frozen_len = _in_memory(fds[2])
                 frozen = ctypes.addressof(self._frozen)
             if plan is not None:
                 core_confine.apply(plan, power_on=board["power_on"])
@@ -371,10 +374,10 @@ def main() -> None:
         boot_template(micropython_run, request, control, confined)
     plan, ready = become_standby(serve(control), confined, exec_binary=True)
     report_ready(ready)
-    board, regs_fd = wait_for_board()
+    board, fds = wait_for_board()
     name_core(plan, board)
-    if regs_fd is not None:
-        os.close(regs_fd)
+    for fd in fds:  # it opens its images by path (Landlock lets it)
+        os.close(fd)
     run_binary_core(core, request, board, plan)
 
 

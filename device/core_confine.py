@@ -4,13 +4,14 @@ Runs in the core process (core_boot.py, under `python -I -S`).  User code on
 the board is untrusted, and viper, uctypes and native code reach the whole
 process, so the boundary is the kernel's, not the firmware's:
 
-- the standby, before its board arrives, leaves the host's user, network,
-  IPC and pid namespaces (`prepare`), has libseccomp build its filter, and
-  forks into the pid namespace, where it boots;
+- the standby, before its board arrives (`prepare`), leaves the host's user,
+  network, IPC and pid namespaces and forks into the pid namespace; a core
+  of the wheel then already sets no_new_privs, non-dumpable and its rlimits,
+  and restricts itself with Landlock (its board comes as fds, never paths);
 - once the board is mapped (`apply`), the core enters a time namespace whose
-  clocks count from the board's power-on, sets rlimits, no_new_privs and
-  non-dumpable, restricts itself with Landlock and loads the seccomp
-  allowlist; then user code may run.
+  clocks count from the board's power-on and loads the seccomp allowlist
+  (libseccomp compiled it in the template); then user code may run.  A core
+  that execs another binary takes on Landlock and its rlimits there too.
 
 What the running kernel lacks is reported, never skipped: `prepare` returns
 one line naming each layer and whether it is on, which the host prints.
@@ -77,6 +78,7 @@ class Plan:
         self.ruleset = None  # a Landlock ruleset made ahead (the wheel's core needs no paths)
         self.pid_namespace = False  # the standby forked into it
         self.name_fd = -1  # then: where it names itself for its parent (name_parent)
+        self.time_fds: tuple[int, int] | None = None  # a time namespace made ahead: offsets, ns
         self.time_namespace = False  # the core entered one, its clocks set to the board's power-on
 
     def line(self) -> str:
@@ -156,7 +158,21 @@ def prepare(exec_binary: bool = False) -> Plan:
         plan.ruleset = _landlock_ruleset()
     if plan.pid_namespace:
         plan.name_fd = _into_pid_namespace()
+        plan.time_fds = _new_time_namespace()
+    if not exec_binary:
+        _harden(plan, file_size=0, fds=CORE_FDS)
     return plan
+
+
+def _harden(plan: Plan, file_size: int, fds: int) -> None:
+    # Everything but the clock and seccomp: what a board doesn't change.
+    LIBC.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    LIBC.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    _rlimits(file_size, fds)
+    if plan.ruleset is not None:
+        plan.ruleset.restrict()
+        plan.ruleset.close()
+        plan.ruleset = None
 
 
 def _bpf(sc, exec_binary: bool, pid: int) -> bytes:
@@ -195,27 +211,39 @@ def _load_bpf(bpf: bytes) -> None:
         raise OSError(ctypes.get_errno(), "cannot load the seccomp filter")
 
 
-def _enter_time_namespace(power_on: float) -> bool:
+def _new_time_namespace() -> tuple[int, int] | None:
     # A clock of its own (Linux >= 5.8): the core's C ticks, which asyncio
     # reads, count from the board's power-on (the host's CLOCK_MONOTONIC
-    # then).  The namespace's offsets are set before anyone enters it; then
-    # this single-threaded process joins it itself (setns moves the caller,
-    # where unshare moves only its children).
+    # then).  Made ahead, and its files opened while paths may be: the
+    # offsets are written when the board is known, before anyone enters.
     if not _unshare(CLONE_NEWTIME):
-        return False
+        return None
+    try:
+        offsets = os.open("/proc/self/timens_offsets", os.O_WRONLY)
+    except OSError:
+        return None
+    try:
+        return offsets, os.open("/proc/self/ns/time_for_children", os.O_RDONLY)
+    except OSError:
+        os.close(offsets)
+        return None
+
+
+def _enter_time_namespace(fds: tuple[int, int], power_on: float) -> bool:
+    # This single-threaded process joins it itself (setns moves the caller,
+    # where unshare moves only its children).
+    offsets, ns_fd = fds
     sec, frac = divmod(power_on, 1.0)
     ns = int(frac * 1e9)
     offset = f"{-int(sec) - (1 if ns else 0)} {(1000000000 - ns) % 1000000000}"
     try:
-        with open("/proc/self/timens_offsets", "w") as f:
-            f.write(f"monotonic {offset}\nboottime {offset}\n")
-        fd = os.open("/proc/self/ns/time_for_children", os.O_RDONLY)
+        os.write(offsets, f"monotonic {offset}\nboottime {offset}\n".encode())
+        return LIBC.setns(ns_fd, CLONE_NEWTIME) == 0
     except OSError:
         return False
-    try:
-        return LIBC.setns(fd, CLONE_NEWTIME) == 0
     finally:
-        os.close(fd)
+        os.close(offsets)
+        os.close(ns_fd)
 
 
 def _into_pid_namespace() -> int:
@@ -314,21 +342,15 @@ def apply(plan: Plan, *, power_on: float, binary: str = "", flash: str = "",
     clocks counting from `power_on` (the host's time.monotonic()).  With
     `binary` the core is about to exec another unix-port binary, which may
     read its own files, the system's libraries and `images`, write `flash`,
-    and run only itself."""
-    if plan.pid_namespace:
-        plan.time_namespace = _enter_time_namespace(power_on)
-    LIBC.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-    LIBC.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    and run only itself (Landlock and rlimits are applied here then)."""
+    if plan.time_fds is not None:
+        plan.time_namespace = _enter_time_namespace(plan.time_fds, power_on)
+        plan.time_fds = None
     if binary:
-        _rlimits(os.path.getsize(flash), 256)
         if plan.landlock_abi:
             run, read = _loader_paths(binary)
             plan.ruleset = _landlock_ruleset(read + images, (flash,), run)
-    else:
-        _rlimits(0, CORE_FDS)
-    if plan.ruleset is not None:
-        plan.ruleset.restrict()
-        plan.ruleset.close()
+        _harden(plan, os.path.getsize(flash), 256)
     if plan.bpf:
         _load_bpf(plan.bpf)
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import re
 import textwrap
+import time
 from pathlib import Path
 
 from vpyb.device import core
@@ -182,6 +184,55 @@ def test_a_kernel_without_a_layer_still_runs_the_board_and_says_so(tmp_path):
     assert "missing on this kernel: namespaces" in layers and "Landlock" in layers.split("missing")[1]
     assert "seccomp allowlist" in layers.split("missing")[0]
     assert "42" in out.stdout and "socket refused" in out.stdout, out.stdout + out.stderr
+
+
+def _status(pid: int) -> dict[str, str]:
+    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return dict(ln.split(":\t", 1) for ln in lines if ":\t" in ln)
+
+
+def _confined_under(role: str) -> list[int]:
+    # This process's wheel cores' pid-1 processes (forked from its template
+    # of the wheel's core: other tests leave standbys of --micropython
+    # binaries, which are restricted once their binary is known) whose
+    # parent goes by `role`.
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = _status(int(entry.name))
+            parent = _status(int(status["PPid"]))
+            template = _status(int(parent["PPid"]))
+            wheel = core.WHEEL_DIR in Path(f"/proc/{parent['PPid']}/cmdline").read_text()
+            if (status["Name"] == "vpyb-confined" and parent["Name"] == role
+                    and int(template["PPid"]) == os.getpid() and wheel):
+                found.append(int(entry.name))
+        except (OSError, KeyError, ValueError):
+            continue
+    return found
+
+
+def test_the_kernel_reports_the_layers_on_cores_and_waiting_standbys():
+    # What the kernel says of the processes themselves: a standby waiting for
+    # a board is already restricted (its board comes as fds), and a board's
+    # core also has its seccomp filter.
+    with VirtualBoard(ephemeral=True) as board:
+        assert board.wait_prompt()
+        time.sleep(0.1)  # the next standby is forked 20 ms after one is taken
+        core = _confined_under("vpyb-core")
+        standby = _confined_under("vpyb-standby")
+        assert core and standby, (core, standby)
+        for pid in core + standby:
+            status = _status(pid)
+            limits = Path(f"/proc/{pid}/limits").read_text()
+            assert status["NoNewPrivs"].strip() == "1", status
+            assert re.search(r"Max open files\s+16\s+16", limits), limits
+            assert re.search(r"Max file size\s+0\s+0", limits), limits
+            assert re.search(r"Max core file size\s+0\s+0", limits), limits
+            assert status["NSpid"].split()[-1] == "1", status  # pid 1 in its own namespace
+        for pid in core:
+            assert _status(pid)["Seccomp"].strip() == "2", _status(pid)  # a filter is loaded
 
 
 def test_vpyb_run_says_its_layers_and_unconfined_warns(start_board):
