@@ -204,7 +204,8 @@ def _confined_under(role: str) -> list[int]:
             status = _status(int(entry.name))
             parent = _status(int(status["PPid"]))
             template = _status(int(parent["PPid"]))
-            wheel = core.WHEEL_DIR in Path(f"/proc/{parent['PPid']}/cmdline").read_text()
+            argv = Path(f"/proc/{parent['PPid']}/cmdline").read_text().split("\0")
+            wheel = core.WHEEL_DIR in argv[5:6]  # python -I -S core_boot.py FD CORE ...
             if (status["Name"] == "vpyb-confined" and parent["Name"] == role
                     and int(template["PPid"]) == os.getpid() and wheel):
                 found.append(int(entry.name))
