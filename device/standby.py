@@ -113,9 +113,11 @@ class _Standbys:
                         return
                     template = self._templates.get(kind)
                     if template is None or template.proc.poll() is not None:
+                        # Started first: it loads its libraries while the
+                        # firmware's image is found (hashing its sources).
+                        template = self._templates[kind] = new_template(kind.binary, kind.confined)
                         rom = firmware_image(core_arch(kind.binary))
-                        template = self._templates[kind] = new_template(
-                            kind.binary, kind.confined, standby_request(kind.binary, rom, kind.heap))
+                        template.configure(standby_request(kind.binary, rom, kind.heap))
                     core = self._starting = Core(template)
                 core.wait_ready()
             except Exception as e:  # out of fds or processes, a core that dies: the taker raises it
