@@ -131,6 +131,9 @@ class Core:
         self._stopped = False
         try:
             self.proc = template.spawn([slave, err_w, core_side.fileno(), ev_r, core_board.fileno()])
+        except OSError:  # no core: none of its fds stays open
+            self._close_fds()
+            raise
         finally:
             os.close(err_w)
             os.close(slave)
@@ -203,6 +206,9 @@ class Core:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        self._close_fds()
+
+    def _close_fds(self) -> None:
         self._board.close()
         self.side.close()
         for fd in (self.master, self.events, self.stderr):

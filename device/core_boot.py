@@ -246,11 +246,11 @@ class Handover:
             facts = json.dumps([flash, flash_len, board["fs"], board["spare"],
                                 clock_origin(plan, board), frozen, frozen_len]).encode()
             return self._new_bytes(facts, len(facts))
-        except BaseException:  # the core can't return an error from here: it ends, saying why
-            import traceback
-
-            traceback.print_exc()
-            os._exit(1)
+        except BaseException as e:  # no error can go back from here: the core ends, saying why
+            try:  # (a confined core can't import traceback any more: one line to stderr)
+                os.write(2, f"vpyb: the board's handover failed: {type(e).__name__}: {e}\n".encode())
+            finally:
+                os._exit(1)
 
 
 def boot_template(core, request: dict, control: socket.socket, confined: bool) -> None:

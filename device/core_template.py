@@ -95,6 +95,9 @@ class Template:
                 pid = self._spawned.get(timeout=10)
             except (OSError, queue.Empty) as e:
                 raise OSError(f"the core template did not fork: {e}") from None
+            if pid < 0:
+                self._spawned.put(pid)  # for any later spawn too
+                raise OSError("the core template is gone")
             proc = CoreProcess(pid)
             with self._table:
                 self._cores[pid] = proc
@@ -136,6 +139,7 @@ class Template:
             if proc is not None:
                 proc.exited(status)
         # The template is gone: so are its children (PDEATHSIG); say so.
+        self._spawned.put(-1)
         with self._table:
             cores, self._cores = list(self._cores.values()), {}
         for proc in cores:

@@ -15,4 +15,6 @@ def configure(fd: int) -> None:
     a[6][termios.VMIN] = 0
     a[6][termios.VTIME] = 0
     a[6][termios.VINTR] = b"\x03"
+    # No other char is special while ISIG is on: ^\ and ^Z are data to a board.
+    a[6][termios.VQUIT] = a[6][termios.VSUSP] = b"\x00"
     termios.tcsetattr(fd, termios.TCSANOW, a)

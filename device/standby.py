@@ -97,6 +97,19 @@ class _Standbys:
         for template in templates:  # after their cores: a template reaps them
             template.close()
 
+    @staticmethod
+    def _new_template(kind: Kind) -> Template:
+        # Started first: it loads its libraries while the firmware's image
+        # is found (hashing its sources); kept only once configured.
+        template = new_template(kind.binary, kind.confined)
+        try:
+            rom = firmware_image(core_arch(kind.binary))
+            template.configure(standby_request(kind.binary, rom, kind.heap))
+        except BaseException:
+            template.close()
+            raise
+        return template
+
     def _run(self) -> None:
         while True:
             with self._made:
@@ -113,11 +126,7 @@ class _Standbys:
                         return
                     template = self._templates.get(kind)
                     if template is None or template.proc.poll() is not None:
-                        # Started first: it loads its libraries while the
-                        # firmware's image is found (hashing its sources).
-                        template = self._templates[kind] = new_template(kind.binary, kind.confined)
-                        rom = firmware_image(core_arch(kind.binary))
-                        template.configure(standby_request(kind.binary, rom, kind.heap))
+                        template = self._templates[kind] = self._new_template(kind)
                     core = self._starting = Core(template)
                 core.wait_ready()
             except Exception as e:  # out of fds or processes, a core that dies: the taker raises it
@@ -148,6 +157,9 @@ def start_core(config: CoreConfig, regs_fd: int) -> Core:
     core = _standbys.take(Kind(config.binary, config.confined, config.heap))
     try:
         core.boot(config, regs_fd)
-    except OSError:  # the standby died just now: the wire restarts it as any crash
+    except (BrokenPipeError, ConnectionError):  # it died just now: the wire restarts it as any crash
         pass
+    except OSError:  # the board's images can't be opened: a core that can't start
+        core.stop()
+        raise
     return core

@@ -86,6 +86,7 @@ class Supervisor:
         """Ends the core at once (a reset, a fault found by the host)."""
         self._reason = reason
         self._asked = asked
+        self.spare_due = None  # a spare is for the session's successor, made once that one runs
         core.kill()
 
     def hard_reset(self, reason: str, cause: int = HARD_RESET) -> None:
@@ -111,7 +112,7 @@ class Supervisor:
         now = time.monotonic()
         if self.spare_due is not None and now >= self.spare_due:
             self.spare_due = None
-            if self._spare is None and self.core is not None:
+            if self._spare is None and self.core is not None and self._reason is None:
                 self._prepare_spare()
         if self.next_start is None or now < self.next_start:
             return False

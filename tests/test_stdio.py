@@ -77,6 +77,12 @@ def test_input_reads_bytes_into_any_buffer_and_text_reads_cr_as_lf(board):
         4, [0x0201, 0x0405], 3, b"a\nb\x00\x00", "c\nd", b"e\rf", "gh\n", b"ij\n")
 
 
+def test_only_ctrl_c_is_special_while_code_runs(board):
+    # ^\\ and ^Z are bytes like any other to a running program on a board
+    # (the console's tty must not turn them into SIGQUIT or SIGTSTP).
+    assert values(board.port, "sys.stdin.buffer.read(4)", b"a\x1c\x1ab") == b"a\x1c\x1ab"
+
+
 def test_stdio_reads_and_writes_without_allocating(board):
     # As mpremote's mount does, with the heap locked (an IRQ handler's case).
     out, err = run(board.port, (
