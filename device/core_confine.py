@@ -268,6 +268,11 @@ def _into_pid_namespace() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the tty's Ctrl-C is the core's
     os.closerange(0, r)  # the pty and side channel hang up when the core dies
     os.closerange(r + 1, 1024)
+    # The parent is out of the core's reach (another pid namespace, no fd of
+    # the core's, signals scoped); and nothing of it to dump or trace either.
+    LIBC.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    LIBC.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     name = os.read(r, 16)  # nothing if the child ended first
     if name:
         LIBC.prctl(PR_SET_NAME, name, 0, 0, 0)

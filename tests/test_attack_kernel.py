@@ -232,6 +232,8 @@ def test_the_kernel_reports_the_layers_on_cores_and_waiting_standbys():
             assert re.search(r"Max file size\s+0\s+0", limits), limits
             assert re.search(r"Max core file size\s+0\s+0", limits), limits
             assert status["NSpid"].split()[-1] == "1", status  # pid 1 in its own namespace
+            waiter = _status(int(status["PPid"]))  # outside its reach, and hardened too
+            assert waiter["NoNewPrivs"].strip() == "1", waiter
         for pid in core:
             assert _status(pid)["Seccomp"].strip() == "2", _status(pid)  # a filter is loaded
 
