@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import serial
 
+from vpyb.device.board import VirtualBoard
 from vpyb.protocol.raw_repl import RawRepl
 
 pytest_plugins = ["pytester"]
@@ -147,6 +148,18 @@ class Terminal:
 
     def close(self) -> None:
         self.s.close()
+
+
+@pytest.fixture
+def hw():
+    """An in-process VirtualBoard (its hardware model in reach) and a raw
+    REPL entered on its pty."""
+    board = VirtualBoard(ephemeral=True).start()
+    repl = RawRepl(board.port)
+    repl.enter()
+    yield board, repl
+    repl.close()
+    board.stop()
 
 
 @pytest.fixture

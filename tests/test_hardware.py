@@ -12,20 +12,18 @@ import pytest
 import serial
 
 from vpyb.device import regfile
-from vpyb.device.board import VirtualBoard
 from vpyb.device.models import Eeprom24LC256, LinePeer, PtyBridge, RegisterDevice, SpiNorFlash
-from vpyb.protocol.raw_repl import RawRepl, RemoteError
+from vpyb.protocol.raw_repl import RemoteError
 
 from conftest import mpremote
 
 
 @pytest.fixture
-def hw_board():
-    board = VirtualBoard(ephemeral=True).start()
-    repl = RawRepl(board.port)
-    repl.enter()
-    yield board, repl
-    repl.close()
+def hw_board(hw):
+    # hw, and the board's last core gone once it is stopped.
+    yield hw
+    board, repl = hw
+    repl.close()  # while its port is there (closing leaves the raw REPL)
     pid = board.core_pid
     board.stop()
     assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()

@@ -13,21 +13,10 @@ from pathlib import Path
 import pytest
 
 from vpyb.device import regfile
-from vpyb.device.board import VirtualBoard
 from vpyb.protocol.raw_repl import RawRepl, RemoteError
 
 SOFT_REBOOT = b"soft reboot\r\n"
 RAW_PROMPT = b"raw REPL; CTRL-B to exit\r\n>"
-
-
-@pytest.fixture
-def hw():
-    board = VirtualBoard(ephemeral=True).start()
-    repl = RawRepl(board.port)
-    repl.enter()
-    yield board, repl
-    repl.close()
-    board.stop()
 
 
 def soft_reset(repl: RawRepl) -> None:
